@@ -9,10 +9,32 @@
 //     and their outputs, the [ToolDefinition]s the model may call, a
 //     [ToolChoice], and per-call model options) and returns an [LLMStream] of
 //     [ChatChunk]s: content deltas, complete tool calls and usage.
+//   - [STT] opens an [STTStream]: push [AudioFrame]s, flush, receive
+//     [SpeechEvent]s (start/end of speech, interim and final transcripts).
+//   - [TTS] opens a [TTSStream]: push text, flush a segment, receive
+//     [SynthesizedAudio] (a frame and the text it speaks).
+//   - [VAD] opens a [VADStream] of [VADEvent]s; a [TurnDetector] says
+//     whether the user finished.
+//   - [AudioInput], [TextInput], [AudioOutput] (with the played position,
+//     clear on interrupt; [PausableAudioOutput] for false interruptions)
+//     and [TextOutput] connect a [Session] to a room, a console or fakes,
+//     gathered in an [IO].
+//   - A [Tool] is a function the model may call; an [Agent] is instructions,
+//     tools and hooks.
 //
 // Streams follow one shape: Recv returns io.EOF once at a clean end, Close is
 // idempotent and safe while Recv is blocked, and the context passed when the
 // stream was opened cancels it. [Chunks] adapts a stream to an iter.Seq2.
+//
+// A [Session] runs the turn loop: one goroutine owns its state (who speaks,
+// the current speech, history) and everything else posts work to it. VAD
+// and STT events drive endpointing; a committed turn becomes a
+// [SpeechHandle] whose task streams LLM text through a sentence splitter
+// into TTS and the audio output (or straight to the text output in text
+// mode), runs tool calls as they arrive, and reports what was heard so
+// history keeps only that. Each speech has its own context, cancelled with
+// [ErrInterrupted] on barge-in. Package sessiontest has fakes of every
+// contract for tests.
 //
 // The package imports no plugin and no LiveKit code and builds with
 // CGO_ENABLED=0.

@@ -1,0 +1,121 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// AudioFrame is a piece of 16-bit PCM audio, normally 10 to 20 ms long.
+type AudioFrame struct {
+	// Data holds SamplesPerChannel*NumChannels samples, channels interleaved.
+	Data              []int16
+	SampleRate        int
+	NumChannels       int
+	SamplesPerChannel int
+}
+
+// Duration is how long the frame plays; zero for an empty or malformed frame.
+func (f AudioFrame) Duration() time.Duration {
+	if f.SampleRate <= 0 {
+		return 0
+	}
+	return time.Duration(f.SamplesPerChannel) * time.Second / time.Duration(f.SampleRate)
+}
+
+// NewSilence returns a frame of silence lasting d at the given format.
+func NewSilence(d time.Duration, sampleRate, channels int) AudioFrame {
+	n := int(d * time.Duration(sampleRate) / time.Second)
+	return AudioFrame{Data: make([]int16, n*channels), SampleRate: sampleRate, NumChannels: channels, SamplesPerChannel: n}
+}
+
+// AudioInput is where the session reads the user's audio from (a room
+// track, a microphone, a test fake).
+type AudioInput interface {
+	// RecvFrame returns the next frame, io.EOF when the input ended, or
+	// ctx's error once ctx is done.
+	RecvFrame(ctx context.Context) (AudioFrame, error)
+}
+
+// TextInput is where the session reads typed user turns from (a chat topic,
+// stdin). Each text is one complete user turn.
+type TextInput interface {
+	// RecvText returns the next text, io.EOF when the input ended, or
+	// ctx's error once ctx is done.
+	RecvText(ctx context.Context) (string, error)
+}
+
+// AudioOutput plays the agent's voice. The session calls it from one
+// goroutine at a time for CaptureFrame/Flush/WaitForPlayout, and may call
+// ClearBuffer (and Pause/Resume, see [PausableAudioOutput]) concurrently
+// from another: implementations must allow that.
+type AudioOutput interface {
+	// CaptureFrame queues a frame for playout. It may block to pace the
+	// producer; it returns ctx's error if ctx ends first.
+	CaptureFrame(ctx context.Context, f AudioFrame) error
+	// Flush marks the end of a segment: once the queued audio has played
+	// (or was cleared), WaitForPlayout returns.
+	Flush()
+	// ClearBuffer drops all queued audio at once (barge-in). A pending
+	// WaitForPlayout returns with Interrupted set.
+	ClearBuffer()
+	// WaitForPlayout waits for the segment ended by Flush and reports how
+	// much of it was heard.
+	WaitForPlayout(ctx context.Context) (PlaybackResult, error)
+}
+
+// PlaybackResult is how a segment of agent audio ended.
+type PlaybackResult struct {
+	// Position is how much of the segment was played.
+	Position time.Duration
+	// Interrupted is set when ClearBuffer cut the segment short.
+	Interrupted bool
+}
+
+// PausableAudioOutput is an [AudioOutput] that can hold playback without
+// dropping audio. The session uses it for false interruptions: it pauses when
+// the user starts talking over the agent and resumes if the user said nothing.
+type PausableAudioOutput interface {
+	AudioOutput
+	Pause()
+	Resume()
+}
+
+// TextOutput shows the agent's words (a transcription topic, stdout).
+type TextOutput interface {
+	// CaptureText appends text to the current agent message.
+	CaptureText(ctx context.Context, text string) error
+	// Flush ends the current agent message.
+	Flush()
+}
+
+// IO is what a session talks through. Any field may be nil: without audio
+// input the session only takes text turns, without audio output (or without
+// TTS) it answers in text. A session with only text in and out is in text
+// mode.
+type IO struct {
+	Audio    AudioInput
+	Text     TextInput
+	AudioOut AudioOutput
+	TextOut  TextOutput
+}
+
+// ErrInterrupted is the cause of a reply's context when the user barged in
+// or [SpeechHandle.Interrupt] was called.
+var ErrInterrupted = errors.New("session: speech interrupted")
+
+// ErrSessionClosed is the cause of every context the session started once it
+// closes, and the error of calls made after Close.
+var ErrSessionClosed = errors.New("session: closed")
+
+// ErrPreemptiveDiscarded is the cause of a preemptive generation's context
+// when the committed turn no longer matches what it was started for.
+var ErrPreemptiveDiscarded = errors.New("session: preemptive generation discarded")
+
+// ErrStopResponse, returned by an OnUserTurnCompleted hook, vetoes the reply
+// to that turn. The user message stays in history.
+var ErrStopResponse = errors.New("session: response stopped by hook")
+
+// ErrUninterruptible is returned when interrupting speech that does not
+// allow interruptions.
+var ErrUninterruptible = errors.New("session: speech does not allow interruptions")

@@ -1,0 +1,767 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// loop is the state the session's loop goroutine owns. Only that goroutine
+// touches it; everything else posts closures to Session.inbox.
+type loop struct {
+	s   *Session
+	ctx context.Context // the session's context, the loop goroutine's frame
+	io  IO
+	log *slog.Logger
+
+	agent *Agent
+	// versions bump on every change, so a preemptive generation can tell
+	// whether what it read is still current.
+	chatVersion, agentVersion int
+
+	userState  UserState
+	agentState AgentState
+
+	// The user's turn in progress.
+	userSpeaking   bool
+	speechStarted  time.Time
+	speechEndedAt  time.Time
+	finals         []string
+	interim        string
+	lastFinalAt    time.Time
+	language       string
+	eouGen         int
+	eouTimer       *time.Timer
+	transcriptSeen bool // since the last interruption pause
+
+	// Speech.
+	current        *SpeechHandle
+	queue          []*SpeechHandle
+	interruptTimer *time.Timer
+	paused         bool
+	falseTimer     *time.Timer
+	preempt        *llmRun
+	awayTimer      *time.Timer
+
+	errorsInRow int
+	closing     bool
+	draining    bool
+	inputsOpen  int
+	closeReason CloseReason
+	closeErr    error
+	workersDone bool
+}
+
+func newLoop(s *Session, ctx context.Context, io IO, agent *Agent) *loop {
+	return &loop{
+		s: s, ctx: ctx, io: io, log: s.o.logger.With("component", "session"),
+		agent: agent, userState: UserListening, agentState: AgentInitializing,
+	}
+}
+
+// audioMode reports whether replies are spoken.
+func (l *loop) audioMode() bool { return l.io.AudioOut != nil && l.s.o.tts != nil }
+
+func (l *loop) run() {
+	var batch []func(*loop)
+	for {
+		batch = l.s.inbox.take(batch)
+		for _, fn := range batch {
+			fn(l)
+		}
+		if l.workersDone {
+			break
+		}
+		<-l.s.inbox.notify
+	}
+	l.emit(CloseEvent{Reason: l.closeReason, Err: l.closeErr})
+	l.dispatchAll()
+}
+
+func (l *loop) emit(e Event) {
+	if l.s.o.onEvent == nil {
+		return
+	}
+	l.s.events.put(e)
+}
+
+// dispatchAll delivers the events still queued; used once the loop ended.
+func (l *loop) dispatchAll() {
+	if l.s.o.onEvent == nil {
+		return
+	}
+	for _, e := range l.s.events.take(nil) {
+		l.s.o.onEvent(e)
+	}
+}
+
+// startInputs starts the goroutines that read the inputs and the event
+// dispatcher.
+func (l *loop) startInputs() {
+	s := l.s
+	ctx := l.ctx
+	if s.o.onEvent != nil {
+		s.spawn(func() { // exits when ctx ends; the loop delivers the rest
+			var buf []Event
+			for {
+				select {
+				case <-s.events.notify:
+				case <-ctx.Done():
+					return
+				}
+				buf = s.events.take(buf)
+				for _, e := range buf {
+					s.o.onEvent(e)
+				}
+			}
+		})
+	}
+	if l.io.Text != nil {
+		l.inputsOpen++
+		s.spawn(func() { // exits when the input ends or ctx ends
+			for {
+				text, err := l.io.Text.RecvText(ctx)
+				if err != nil {
+					s.post(func(l *loop) { l.inputEnded("text", err) })
+					return
+				}
+				s.post(func(l *loop) { l.onUserText(text) })
+			}
+		})
+	}
+	if l.io.Audio != nil {
+		l.inputsOpen++
+		l.startAudio()
+	}
+}
+
+func (l *loop) startAudio() {
+	s, ctx := l.s, l.ctx
+	var vs VADStream
+	var ss STTStream
+	if s.o.vad != nil {
+		v, err := s.o.vad.Stream(ctx)
+		if err != nil {
+			l.reportError("vad", err)
+		} else {
+			vs = v
+			s.spawn(func() { // exits when the stream ends (closed below)
+				for {
+					ev, err := v.Recv()
+					if err != nil {
+						if err != io.EOF && ctx.Err() == nil {
+							s.post(func(l *loop) { l.reportError("vad", err) })
+						}
+						return
+					}
+					s.post(func(l *loop) { l.onVAD(ev) })
+				}
+			})
+		}
+	}
+	if s.o.stt != nil {
+		st, err := s.o.stt.Stream(ctx)
+		if err != nil {
+			l.reportError("stt", err)
+		} else {
+			ss = st
+			s.spawn(func() { // exits when the stream ends (closed below)
+				for {
+					ev, err := st.Recv()
+					if err != nil {
+						if err != io.EOF && ctx.Err() == nil {
+							s.post(func(l *loop) { l.reportError("stt", err) })
+						}
+						return
+					}
+					s.post(func(l *loop) { l.onSTT(ev) })
+				}
+			})
+		}
+	}
+	s.spawn(func() { // exits when the input ends or ctx ends; closes the streams
+		defer func() {
+			if vs != nil {
+				_ = vs.Close()
+			}
+			if ss != nil {
+				_ = ss.Close()
+			}
+		}()
+		for {
+			f, err := l.io.Audio.RecvFrame(ctx)
+			if err != nil {
+				if ss != nil {
+					_ = ss.EndInput()
+				}
+				s.post(func(l *loop) { l.inputEnded("audio", err) })
+				return
+			}
+			if vs != nil {
+				if err := vs.Push(f); err != nil && ctx.Err() == nil {
+					s.post(func(l *loop) { l.reportError("vad", err) })
+					_ = vs.Close()
+					vs = nil
+				}
+			}
+			if ss != nil {
+				if err := ss.Push(f); err != nil && ctx.Err() == nil {
+					s.post(func(l *loop) { l.reportError("stt", err) })
+					_ = ss.Close()
+					ss = nil
+				}
+			}
+		}
+	})
+}
+
+func (l *loop) inputEnded(which string, err error) {
+	if l.closing {
+		return
+	}
+	if err != io.EOF {
+		if l.ctx.Err() == nil {
+			l.reportError("io", err)
+		}
+		return
+	}
+	l.inputsOpen--
+	if l.inputsOpen <= 0 {
+		// Finish what was asked, then close.
+		l.draining = true
+		l.maybeDrained()
+	}
+}
+
+func (l *loop) maybeDrained() {
+	if l.draining && l.current == nil && len(l.queue) == 0 {
+		l.s.closeWith(CloseInputEnded, nil)
+	}
+}
+
+// ---- states ----
+
+func (l *loop) setUserState(st UserState) {
+	if l.userState == st {
+		return
+	}
+	old := l.userState
+	l.userState = st
+	l.emit(UserStateChangedEvent{Old: old, New: st, At: time.Now()})
+	l.armAway()
+}
+
+func (l *loop) setAgentState(st AgentState) {
+	if l.agentState == st {
+		return
+	}
+	old := l.agentState
+	l.agentState = st
+	l.emit(AgentStateChangedEvent{Old: old, New: st, At: time.Now()})
+	l.armAway()
+}
+
+// armAway marks the user away once both sides were quiet long enough.
+func (l *loop) armAway() {
+	stop(&l.awayTimer)
+	if l.s.o.userAwayTimeout <= 0 || l.closing || l.userState != UserListening || l.agentState != AgentListening {
+		return
+	}
+	l.awayTimer = l.after(l.s.o.userAwayTimeout, func(l *loop) {
+		if l.userState == UserListening && l.agentState == AgentListening {
+			l.setUserState(UserAway)
+		}
+	})
+}
+
+// after runs fn on the loop after d.
+func (l *loop) after(d time.Duration, fn func(*loop)) *time.Timer {
+	s := l.s
+	return time.AfterFunc(d, func() { s.post(fn) })
+}
+
+func stop(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+// ---- user input ----
+
+func (l *loop) onVAD(ev VADEvent) {
+	if l.closing {
+		return
+	}
+	switch ev.Type {
+	case VADStartOfSpeech:
+		l.onSpeechStart(ev.SpeechDuration)
+	case VADEndOfSpeech:
+		l.onSpeechEnd(ev.SpeechEndedAt)
+	}
+}
+
+func (l *loop) onSTT(ev SpeechEvent) {
+	if l.closing {
+		return
+	}
+	switch ev.Type {
+	case SpeechStarted:
+		if l.s.o.vad == nil {
+			l.onSpeechStart(0)
+		}
+	case SpeechEnded:
+		if l.s.o.vad == nil {
+			l.onSpeechEnd(time.Time{})
+		}
+	case SpeechInterim, SpeechFinal:
+		l.emit(UserInputTranscribedEvent{Text: ev.Text, Final: ev.Type == SpeechFinal, Language: ev.Language, Confidence: ev.Confidence})
+		if ev.Language != "" {
+			l.language = ev.Language
+		}
+		if ev.Type == SpeechFinal {
+			if t := strings.TrimSpace(ev.Text); t != "" {
+				l.finals = append(l.finals, t)
+				l.lastFinalAt = time.Now()
+			}
+			l.interim = ""
+		} else {
+			l.interim = ev.Text
+		}
+		if strings.TrimSpace(ev.Text) != "" {
+			l.transcriptSeen = true
+			if l.paused {
+				// The user said something: the pause was a real interruption.
+				l.interruptCurrent(ErrInterrupted)
+			} else {
+				l.maybeInterrupt()
+			}
+		}
+		if ev.Type == SpeechFinal {
+			l.maybePreempt()
+			if !l.userSpeaking {
+				l.scheduleEndOfTurn()
+			}
+		}
+	}
+}
+
+func (l *loop) onSpeechStart(already time.Duration) {
+	l.userSpeaking = true
+	l.speechStarted = time.Now().Add(-already)
+	l.eouGen++
+	stop(&l.eouTimer)
+	stop(&l.falseTimer)
+	l.setUserState(UserSpeaking)
+	stop(&l.interruptTimer)
+	if l.current != nil && l.current.allowInterruptions {
+		wait := max(l.s.o.minInterruptionDuration-already, 0)
+		gen := l.eouGen
+		l.interruptTimer = l.after(wait, func(l *loop) {
+			if l.eouGen == gen && l.userSpeaking {
+				l.maybeInterrupt()
+			}
+		})
+	}
+}
+
+func (l *loop) onSpeechEnd(at time.Time) {
+	now := time.Now()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	l.userSpeaking = false
+	l.speechEndedAt = at
+	stop(&l.interruptTimer)
+	l.setUserState(UserListening)
+	if l.paused {
+		l.transcriptSeen = false
+		l.falseTimer = l.after(l.s.o.falseInterruptionTimeout, func(l *loop) {
+			if l.paused && !l.transcriptSeen {
+				l.paused = false
+				if p, ok := l.io.AudioOut.(PausableAudioOutput); ok {
+					p.Resume()
+				}
+				if l.current != nil {
+					l.setAgentState(AgentSpeaking)
+				}
+				l.emit(AgentFalseInterruptionEvent{Resumed: true})
+			}
+		})
+	}
+	l.scheduleEndOfTurn()
+}
+
+// maybeInterrupt interrupts (or pauses) the current speech when the user
+// spoke long enough and said enough words.
+func (l *loop) maybeInterrupt() {
+	h := l.current
+	if h == nil || !h.allowInterruptions || l.paused || !l.userSpeaking {
+		return
+	}
+	if time.Since(l.speechStarted) < l.s.o.minInterruptionDuration {
+		return
+	}
+	if n := l.s.o.minInterruptionWords; n > 0 {
+		words := len(strings.Fields(strings.Join(l.finals, " ") + " " + l.interim))
+		if words < n {
+			return
+		}
+	}
+	if p, ok := l.io.AudioOut.(PausableAudioOutput); ok && l.audioMode() && l.s.o.falseInterruptionTimeout > 0 && !l.transcriptSeenSinceSpeech() {
+		p.Pause()
+		l.paused = true
+		l.transcriptSeen = false
+		l.setAgentState(AgentListening)
+		return
+	}
+	l.interruptCurrent(ErrInterrupted)
+}
+
+// transcriptSeenSinceSpeech: words already transcribed for this speech mean
+// the interruption is real, no need to pause first.
+func (l *loop) transcriptSeenSinceSpeech() bool {
+	return strings.TrimSpace(l.interim) != ""
+}
+
+func (l *loop) onUserText(text string) {
+	if l.closing || strings.TrimSpace(text) == "" {
+		return
+	}
+	l.emit(UserInputTranscribedEvent{Text: text, Final: true})
+	if l.current != nil && l.current.allowInterruptions {
+		l.interruptCurrent(ErrInterrupted)
+	}
+	l.finals = append(l.finals, strings.TrimSpace(text))
+	now := time.Now()
+	l.speechEndedAt = time.Time{}
+	l.lastFinalAt = time.Time{}
+	l.commitTurn(now)
+}
+
+// ---- endpointing ----
+
+func (l *loop) scheduleEndOfTurn() {
+	if l.userSpeaking || len(l.finals) == 0 || l.closing {
+		return
+	}
+	stop(&l.eouTimer)
+	l.eouGen++
+	gen := l.eouGen
+	if l.speechEndedAt.IsZero() {
+		l.speechEndedAt = time.Now()
+	}
+	if td := l.s.o.turn; td != nil {
+		chat := l.s.History()
+		chat.AddMessage(RoleUser, strings.Join(l.finals, " "))
+		ctx, s := l.ctx, l.s
+		s.spawn(func() { // one prediction; exits when it returns (ctx cancels it)
+			p, err := td.EndOfTurn(ctx, chat)
+			s.post(func(l *loop) {
+				if err != nil && ctx.Err() == nil {
+					l.reportError("turn_detector", err)
+				}
+				if l.eouGen != gen {
+					return
+				}
+				d := l.s.o.minEndpointingDelay
+				if err == nil && !p.Done {
+					d = l.s.o.maxEndpointingDelay
+				}
+				l.armEndOfTurn(gen, d)
+			})
+		})
+		return
+	}
+	l.armEndOfTurn(gen, l.s.o.minEndpointingDelay)
+}
+
+func (l *loop) armEndOfTurn(gen int, d time.Duration) {
+	wait := max(time.Until(l.speechEndedAt.Add(d)), 0)
+	l.eouTimer = l.after(wait, func(l *loop) {
+		if l.eouGen == gen && !l.userSpeaking {
+			l.commitTurn(time.Now())
+		}
+	})
+}
+
+// commitTurn ends the user's turn and queues the reply.
+func (l *loop) commitTurn(now time.Time) {
+	stop(&l.eouTimer)
+	l.eouGen++
+	text := strings.Join(l.finals, " ")
+	if strings.TrimSpace(l.interim) != "" && len(l.finals) == 0 {
+		text = l.interim
+	}
+	speechEnd, lastFinal := l.speechEndedAt, l.lastFinalAt
+	l.finals, l.interim = nil, ""
+	l.speechEndedAt, l.lastFinalAt = time.Time{}, time.Time{}
+	if strings.TrimSpace(text) == "" || l.closing {
+		return
+	}
+	if l.current != nil && l.current.allowInterruptions {
+		// The user's new turn wins over what the agent was saying.
+		l.interruptCurrent(ErrInterrupted)
+	}
+	h := newSpeech(l.s, true, speechRequest{
+		source:       "user_turn",
+		userMsg:      &ChatMessage{Role: RoleUser, Content: text},
+		addToHistory: true,
+		speechEndAt:  speechEnd,
+		lastFinalAt:  lastFinal,
+		commitAt:     now,
+	})
+	if p := l.preempt; p != nil {
+		l.preempt = nil
+		if p.userText == text && p.chatVersion == l.chatVersion && p.agentVersion == l.agentVersion {
+			h.req.preempt = p
+		} else {
+			p.discard(ErrPreemptiveDiscarded)
+		}
+	}
+	l.enqueue(h)
+}
+
+// maybePreempt starts the LLM on what the user said so far.
+func (l *loop) maybePreempt() {
+	if !l.s.o.preemptive || l.s.o.llm == nil || l.closing || len(l.finals) == 0 {
+		return
+	}
+	if l.current != nil && !l.current.allowInterruptions {
+		return // the reply would wait anyway
+	}
+	if l.preempt != nil {
+		l.preempt.discard(ErrPreemptiveDiscarded)
+		l.preempt = nil
+	}
+	text := strings.Join(l.finals, " ")
+	chat := l.s.History()
+	chat.Add(&ChatMessage{Role: RoleUser, Content: text})
+	req := buildRequest(l.agent, chat, speechRequest{}, l.agent.toolDefs(), ToolChoice{})
+	ctx, cancel := context.WithCancelCause(l.ctx)
+	r := startLLM(ctx, l.s, req)
+	r.cancel = cancel
+	r.userText, r.chatVersion, r.agentVersion = text, l.chatVersion, l.agentVersion
+	l.preempt = r
+}
+
+// ---- speeches ----
+
+func (l *loop) enqueue(h *SpeechHandle) {
+	if l.closing {
+		h.stop(ErrSessionClosed)
+		h.finish()
+		return
+	}
+	l.emit(SpeechCreatedEvent{Speech: h, Source: h.req.source})
+	l.queue = append(l.queue, h)
+	l.next()
+}
+
+func (l *loop) next() {
+	if l.current != nil || l.closing {
+		return
+	}
+	for len(l.queue) > 0 {
+		h := l.queue[0]
+		l.queue = l.queue[1:]
+		if h.Interrupted() {
+			h.finish()
+			continue
+		}
+		l.startSpeech(h)
+		return
+	}
+	l.setAgentState(AgentListening)
+	l.maybeDrained()
+}
+
+func (l *loop) startSpeech(h *SpeechHandle) {
+	ctx, cancel := context.WithCancelCause(l.ctx)
+	h.start(cancel)
+	l.current = h
+	l.paused = false
+	t := &task{
+		s:     l.s,
+		h:     h,
+		agent: l.agent,
+		chat:  l.s.History(),
+		audio: l.audioMode(),
+		io:    l.io,
+		lang:  l.language,
+		sctx:  l.ctx,
+	}
+	if !h.req.say {
+		l.setAgentState(AgentThinking)
+	}
+	l.s.spawn(func() { // exits when the task ends; ctx cancels it
+		t.run(ctx)
+		cancel(nil)
+		l.s.post(func(l *loop) { l.speechDone(h) })
+	})
+}
+
+func (l *loop) speechDone(h *SpeechHandle) {
+	if l.current == h {
+		l.current = nil
+		if l.paused {
+			l.paused = false
+			if p, ok := l.io.AudioOut.(PausableAudioOutput); ok {
+				p.Resume()
+			}
+		}
+		stop(&l.falseTimer)
+	}
+	h.finish()
+	l.next()
+}
+
+// interruptCurrent stops the current speech and drops its queued audio.
+func (l *loop) interruptCurrent(cause error) {
+	h := l.current
+	if h == nil {
+		return
+	}
+	stop(&l.interruptTimer)
+	stop(&l.falseTimer)
+	h.stop(cause)
+	if out := l.io.AudioOut; out != nil {
+		out.ClearBuffer()
+		if l.paused {
+			if p, ok := out.(PausableAudioOutput); ok {
+				p.Resume()
+			}
+		}
+	}
+	l.paused = false
+	l.setAgentState(AgentListening)
+}
+
+func (l *loop) interruptSpeech(h *SpeechHandle, force bool) {
+	if h == l.current {
+		if h.allowInterruptions || force {
+			l.interruptCurrent(ErrInterrupted)
+		}
+		return
+	}
+	for i, q := range l.queue {
+		if q == h {
+			l.queue = append(l.queue[:i], l.queue[i+1:]...)
+			h.stop(ErrInterrupted)
+			h.finish()
+			return
+		}
+	}
+}
+
+func (l *loop) interruptAll() {
+	kept := l.queue[:0]
+	for _, q := range l.queue {
+		if q.allowInterruptions {
+			q.stop(ErrInterrupted)
+			q.finish()
+			continue
+		}
+		kept = append(kept, q)
+	}
+	l.queue = kept
+	if l.current != nil && l.current.allowInterruptions {
+		l.interruptCurrent(ErrInterrupted)
+	}
+}
+
+// ---- history, agents, errors ----
+
+func (l *loop) addItems(items ...ChatItem) {
+	l.s.mu.Lock()
+	for _, it := range items {
+		l.s.chat.Add(it)
+	}
+	l.s.mu.Unlock()
+	l.chatVersion++
+	for _, it := range items {
+		l.emit(ConversationItemAddedEvent{Item: it})
+	}
+}
+
+func (l *loop) enterAgent(old, next *Agent) {
+	if l.closing {
+		return
+	}
+	l.agent = next
+	l.agentVersion++
+	l.s.mu.Lock()
+	l.s.agent = next
+	l.s.mu.Unlock()
+	if l.agentState == AgentInitializing {
+		l.setAgentState(AgentListening)
+	}
+	s, ctx := l.s, l.ctx
+	if (old == nil || old.OnExit == nil) && next.OnEnter == nil {
+		return
+	}
+	s.spawn(func() { // runs the hooks in order; exits when they return
+		if old != nil && old.OnExit != nil {
+			if err := old.OnExit(ctx, s); err != nil {
+				s.post(func(l *loop) { l.reportError("hook", err) })
+			}
+		}
+		if next.OnEnter != nil {
+			if err := next.OnEnter(ctx, s); err != nil {
+				s.post(func(l *loop) { l.reportError("hook", err) })
+			}
+		}
+	})
+}
+
+func (l *loop) reportError(source string, err error) {
+	rec := Recoverable(err)
+	l.emit(ErrorEvent{Source: source, Err: err, Recoverable: rec})
+	if rec || source == "tool" || source == "hook" {
+		return
+	}
+	l.errorsInRow++
+	if l.errorsInRow >= l.s.o.maxErrorsInRow {
+		l.s.closeWith(CloseError, err)
+	}
+}
+
+func (l *loop) resetErrors() { l.errorsInRow = 0 }
+
+func (l *loop) shutdown(reason CloseReason, err error) {
+	if l.closing {
+		return
+	}
+	l.closing = true
+	l.closeReason, l.closeErr = reason, err
+	stop(&l.eouTimer)
+	stop(&l.interruptTimer)
+	stop(&l.falseTimer)
+	stop(&l.awayTimer)
+	if l.preempt != nil {
+		l.preempt.discard(ErrPreemptiveDiscarded)
+		l.preempt = nil
+	}
+	for _, q := range l.queue {
+		q.stop(ErrSessionClosed)
+		q.finish()
+	}
+	l.queue = nil
+	if l.current != nil {
+		l.current.stop(ErrSessionClosed)
+		if out := l.io.AudioOut; out != nil {
+			out.ClearBuffer()
+		}
+	}
+	l.s.cancel(ErrSessionClosed)
+	s := l.s
+	go func() { // exits once every session goroutine returned
+		s.wg.Wait()
+		s.post(func(l *loop) { l.workersDone = true })
+	}()
+}
+
+var errNoLLM = errors.New("session: no LLM configured")

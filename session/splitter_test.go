@@ -1,0 +1,76 @@
+package session
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSentenceSplitter(t *testing.T) {
+	tests := []struct {
+		name   string
+		deltas []string
+		want   [][]string // sentences released after each delta
+		rest   string
+	}{
+		{"released on terminator", []string{"Hello", " there.", " How", " are you?"}, [][]string{nil, {"Hello there."}, nil, {"How are you?"}}, ""},
+		{"decimal waits", []string{"It is 3.", "5 degrees. Ok"}, [][]string{nil, {"It is 3.5 degrees."}}, "Ok"},
+		{"abbreviation waits", []string{"Ask Dr.", " Who. Then"}, [][]string{nil, {"Ask Dr. Who."}}, "Then"},
+		{"quotes stay", []string{`He said "hi!" and left.`}, [][]string{{`He said "hi!"`, "and left."}}, ""},
+		{"cjk", []string{"你好。再见"}, [][]string{{"你好。"}}, "再见"},
+		{"newline", []string{"one\ntwo"}, [][]string{{"one"}}, "two"},
+		{"no terminator", []string{"abc", "def"}, [][]string{nil, nil}, "abcdef"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sentenceSplitter
+			for i, d := range tt.deltas {
+				got := s.push(d)
+				if diff := cmp.Diff(got, tt.want[i]); diff != "" {
+					t.Errorf("push(%q) (-got +want):\n%s", d, diff)
+				}
+			}
+			if got := s.flush(); got != tt.rest {
+				t.Errorf("flush() = %q, want %q", got, tt.rest)
+			}
+		})
+	}
+}
+
+func FuzzSentenceSplitter(f *testing.F) {
+	f.Add("Hello there. How are you?", 3)
+	f.Add("It is 3.5 degrees… ok!", 7)
+	f.Fuzz(func(t *testing.T, text string, cut int) {
+		if cut < 1 {
+			cut = 1
+		}
+		var s sentenceSplitter
+		var got []string
+		for i := 0; i < len(text); i += cut {
+			got = append(got, s.push(text[i:min(len(text), i+cut)])...)
+		}
+		if rest := s.flush(); rest != "" {
+			got = append(got, rest)
+		}
+		// Nothing but whitespace may be lost or reordered.
+		want := stripSpace(text)
+		var joined string
+		for _, g := range got {
+			joined += g
+		}
+		if stripSpace(joined) != want {
+			t.Fatalf("sentences %q lose text of %q", got, text)
+		}
+	})
+}
+
+func stripSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
