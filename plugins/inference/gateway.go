@@ -2,19 +2,183 @@ package inference
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/livekit-go/agents/session"
 )
 
-// STUB: replaced by the transport work.
-type gateway struct{}
+// Gateway URLs used when neither WithBaseURL nor LIVEKIT_INFERENCE_URL say.
+const (
+	defaultGatewayURL = "https://agent-gateway.livekit.cloud/v1"
+	stagingGatewayURL = "https://agent-gateway.staging.livekit.cloud/v1"
+)
 
-// Metrics describe one request.
-type Metrics struct{}
+// userAgent names this project and the Go runtime, so gateway operators can
+// tell this client apart from the Python and Node ones.
+var userAgent = "livekit-go-agents/0.1 " + runtime.Version()
 
-func newGateway(cfg config) (*gateway, error) { return &gateway{}, nil }
-func (g *gateway) send(ctx context.Context, r *Request) (session.LLMStream, error) {
-	return nil, errors.New("inference: not implemented")
+// gateway sends requests to LiveKit Inference: go-openai's streaming client
+// over a tuned transport, with the gateway's auth, headers, timeouts and
+// retries. It is safe for concurrent use.
+type gateway struct {
+	baseURL     string
+	provider    string
+	priority    string
+	hc          *http.Client
+	client      *openai.Client
+	tokens      *tokenSource
+	logger      *slog.Logger
+	onMetrics   func(Metrics)
+	maxRetries  int
+	firstByte   time.Duration
+	idleTimeout time.Duration
+	backoffBase time.Duration
 }
-func (g *gateway) prewarm(ctx context.Context) error { return nil }
+
+// newGateway resolves the URL and credentials (options, then environment)
+// and builds the HTTP stack.
+func newGateway(cfg config) (*gateway, error) {
+	base := resolveBaseURL(cfg.baseURL)
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("inference: gateway URL %q: want an http or https URL", base)
+	}
+	creds, err := resolveCredentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.firstByte <= 0 || cfg.idleTimeout <= 0 {
+		return nil, fmt.Errorf("inference: timeouts %v, %v: both must be positive", cfg.firstByte, cfg.idleTimeout)
+	}
+	g := &gateway{
+		baseURL:     strings.TrimRight(base, "/"),
+		provider:    cfg.provider,
+		priority:    cfg.priority,
+		hc:          cfg.httpClient,
+		tokens:      newTokenSource(creds),
+		logger:      cfg.logger,
+		onMetrics:   cfg.onMetrics,
+		maxRetries:  cfg.maxRetries,
+		firstByte:   cfg.firstByte,
+		idleTimeout: cfg.idleTimeout,
+		backoffBase: defaultBackoffBase,
+	}
+	if g.logger == nil {
+		g.logger = slog.Default()
+	}
+	if g.hc == nil {
+		g.hc = &http.Client{Transport: newTransport()}
+	}
+	oc := openai.DefaultConfig("") // the token is set per request by the doer
+	oc.BaseURL = g.baseURL
+	oc.HTTPClient = gatewayDoer{g}
+	// go-openai counts blank lines and SSE comments (keep-alives) between two
+	// events and fails past the limit; silence is the idle timer's job.
+	oc.EmptyMessagesLimit = math.MaxUint
+	g.client = openai.NewClientWithConfig(oc)
+	return g, nil
+}
+
+// resolveBaseURL picks the option, else LIVEKIT_INFERENCE_URL, else the
+// staging or production gateway by LIVEKIT_URL.
+func resolveBaseURL(opt string) string {
+	if opt != "" {
+		return opt
+	}
+	if v := os.Getenv("LIVEKIT_INFERENCE_URL"); v != "" {
+		return v
+	}
+	if strings.Contains(os.Getenv("LIVEKIT_URL"), ".staging.livekit.cloud") {
+		return stagingGatewayURL
+	}
+	return defaultGatewayURL
+}
+
+// setHeaders puts auth and the gateway headers on req. The job ids come from
+// the request's context (session.WithJobInfo).
+func (g *gateway) setHeaders(req *http.Request) error {
+	tok, err := g.tokens.header()
+	if err != nil {
+		return err
+	}
+	h := req.Header
+	h["Authorization"] = []string{tok}
+	h["User-Agent"] = []string{userAgent}
+	if g.provider != "" {
+		h["X-Livekit-Inference-Provider"] = []string{g.provider}
+	}
+	if g.priority != "" {
+		h["X-Livekit-Inference-Priority"] = []string{g.priority}
+	}
+	if info, ok := session.JobInfoFrom(req.Context()); ok {
+		if info.RoomID != "" {
+			h["X-Livekit-Room-Id"] = []string{info.RoomID}
+		}
+		if info.JobID != "" {
+			h["X-Livekit-Job-Id"] = []string{info.JobID}
+		}
+		if info.AgentID != "" {
+			h["X-Livekit-Agent-Id"] = []string{info.AgentID}
+		}
+	}
+	return nil
+}
+
+// send opens the stream of r: its first attempt (and retries) happen here,
+// so that an HTTP error is returned by Chat rather than by the first Recv.
+func (g *gateway) send(ctx context.Context, r *Request) (session.LLMStream, error) {
+	s := &stream{g: g, ctx: ctx, model: r.Model, start: time.Now(), closed: make(chan struct{})}
+	body, err := buildBody(r)
+	if err != nil {
+		s.finish(err)
+		return nil, err
+	}
+	s.body = body
+	if err := s.open(nil); err != nil {
+		s.finish(err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// prewarm opens a connection to the gateway (GET /models) so that the first
+// request finds it idle in the pool. It waits at most the first-byte
+// timeout.
+func (g *gateway) prewarm(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, g.firstByte, &TimeoutError{Phase: "first byte", After: g.firstByte})
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.baseURL+"/models", nil)
+	if err != nil {
+		return fmt.Errorf("inference: prewarm: %w", err)
+	}
+	if err := g.setHeaders(req); err != nil {
+		return err
+	}
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return cause
+		}
+		return &ConnectionError{Op: "connect", Err: err}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if resp.StatusCode >= 300 {
+		return apiErrorFromResponse(resp, b, time.Now())
+	}
+	// Drain what is left (a long model list) so the connection goes back to
+	// the pool instead of being closed.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return nil
+}

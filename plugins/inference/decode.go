@@ -1,0 +1,348 @@
+package inference
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/livekit-go/agents/session"
+)
+
+// The wire shape of a chat.completion.chunk, reduced to what a chunk
+// carries. go-openai's typed chunk drops several of these (audio,
+// extra_content, cached tokens, service_tier, verbatim logprobs).
+type (
+	sseChunk struct {
+		ID          string          `json:"id"`
+		Choices     []sseChoice     `json:"choices"`
+		Usage       *sseUsage       `json:"usage"`
+		ServiceTier string          `json:"service_tier"`
+		Error       json.RawMessage `json:"error"`
+	}
+	sseChoice struct {
+		Index        int             `json:"index"`
+		Delta        *sseDelta       `json:"delta"`
+		Logprobs     json.RawMessage `json:"logprobs"`
+		FinishReason *string         `json:"finish_reason"`
+	}
+	sseDelta struct {
+		Content      *string         `json:"content"`
+		ToolCalls    []sseToolCall   `json:"tool_calls"`
+		Audio        *sseAudio       `json:"audio"`
+		ExtraContent json.RawMessage `json:"extra_content"`
+	}
+	sseToolCall struct {
+		Index    *int   `json:"index"`
+		ID       string `json:"id"`
+		Function struct {
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"function"`
+		ExtraContent json.RawMessage `json:"extra_content"`
+	}
+	sseAudio struct {
+		ID         string `json:"id"`
+		Data       string `json:"data"`
+		Transcript string `json:"transcript"`
+		ExpiresAt  int64  `json:"expires_at"`
+	}
+	sseUsage struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		TotalTokens         int `json:"total_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	}
+)
+
+// decoder turns the data lines of one response into chat chunks: content in
+// order with <think> sections removed, tool calls accumulated and handed out
+// whole, usage summed and handed out once at the end.
+type decoder struct {
+	id         string
+	calls      []pendingCall // in arrival order
+	think      []thinkFilter // by choice index
+	usage      *session.Usage
+	tier       string
+	sawContent bool // a chunk with content or tool calls was produced
+	done       bool // [DONE] or end of stream was handled
+}
+
+// pendingCall is a tool call whose deltas are still arriving.
+type pendingCall struct {
+	choice int
+	index  int
+	id     string
+	name   string
+	args   strings.Builder
+	extra  json.RawMessage
+}
+
+// maxLineEcho is how much of a bad line an error quotes.
+const maxLineEcho = 120
+
+// decodeLine decodes one SSE data payload (go-openai has removed "data: ")
+// and appends the chunks it yields to out. Errors name what was wrong and
+// quote the start of the line.
+func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return nil
+	}
+	if string(line) == "[DONE]" {
+		d.flush(out)
+		return nil
+	}
+	var w sseChunk
+	if err := json.Unmarshal(line, &w); err != nil {
+		return fmt.Errorf("inference: malformed stream chunk (%v): %q", err, echo(line))
+	}
+	if len(w.Error) > 0 && string(w.Error) != "null" {
+		e := &APIError{InStream: true}
+		fillFromErrorJSON(e, line)
+		if e.Message == "" {
+			e.Message = rawText(w.Error)
+		}
+		return e
+	}
+	if w.ID != "" && w.ID != d.id {
+		d.id = w.ID
+	}
+	if w.ServiceTier != "" {
+		d.tier = w.ServiceTier
+	}
+	for i := range w.Choices {
+		if err := d.choice(&w.Choices[i], out); err != nil {
+			return err
+		}
+	}
+	if u := w.Usage; u != nil {
+		// Summed: a provider that reports usage in parts (prompt, then
+		// completion) is counted whole; OpenAI sends one.
+		if d.usage == nil {
+			d.usage = &session.Usage{}
+		}
+		d.usage.PromptTokens += u.PromptTokens
+		d.usage.CompletionTokens += u.CompletionTokens
+		d.usage.TotalTokens += u.TotalTokens
+		if u.PromptTokensDetails != nil {
+			d.usage.CachedPromptTokens += u.PromptTokensDetails.CachedTokens
+		}
+	}
+	return nil
+}
+
+func (d *decoder) choice(c *sseChoice, out *[]session.ChatChunk) error {
+	if c.Index < 0 {
+		return fmt.Errorf("inference: malformed stream chunk: choice index %d", c.Index)
+	}
+	ch := session.ChatChunk{RequestID: d.id, Index: c.Index}
+	if !isNull(c.Logprobs) {
+		ch.Logprobs = c.Logprobs
+	}
+	if dl := c.Delta; dl != nil {
+		if dl.Content != nil && *dl.Content != "" {
+			ch.Content = d.thinkFor(c.Index).push(*dl.Content)
+		}
+		for i := range dl.ToolCalls {
+			if err := d.toolDelta(c.Index, &dl.ToolCalls[i], &ch); err != nil {
+				return err
+			}
+		}
+		if a := dl.Audio; a != nil {
+			ch.Audio = &session.AudioDelta{ID: a.ID, Data: a.Data, Transcript: a.Transcript, ExpiresAt: a.ExpiresAt}
+		}
+		if !isNull(dl.ExtraContent) {
+			ch.ExtraContent = dl.ExtraContent
+		}
+	}
+	if c.FinishReason != nil && *c.FinishReason != "" {
+		ch.FinishReason = *c.FinishReason
+		d.flushChoice(c.Index, &ch)
+	}
+	d.emit(ch, out)
+	return nil
+}
+
+// toolDelta adds one tool-call delta to the call it continues. A delta with
+// a new id at an index already in use starts a new call (some providers send
+// every call at index 0); the call it replaces is complete and goes out on
+// ch.
+func (d *decoder) toolDelta(choice int, tc *sseToolCall, ch *session.ChatChunk) error {
+	idx := -1
+	if tc.Index != nil {
+		if *tc.Index < 0 {
+			return fmt.Errorf("inference: malformed stream chunk: tool call index %d", *tc.Index)
+		}
+		idx = *tc.Index
+	}
+	i := d.findCall(choice, idx)
+	if i >= 0 && tc.ID != "" && d.calls[i].id != "" && tc.ID != d.calls[i].id {
+		d.complete(i, ch)
+		i = -1
+	}
+	if i < 0 && idx < 0 {
+		// No index: continue the last call when no id is given, else start
+		// a new one after the others.
+		if last := d.lastCall(choice); last >= 0 && tc.ID == "" {
+			i = last
+		} else {
+			idx = d.nextIndex(choice)
+		}
+	}
+	if i < 0 {
+		d.calls = append(d.calls, pendingCall{choice: choice, index: idx})
+		i = len(d.calls) - 1
+	}
+	p := &d.calls[i]
+	if tc.ID != "" {
+		p.id = tc.ID
+	}
+	if tc.Function.Name != "" && p.name == "" {
+		p.name = tc.Function.Name
+	}
+	p.args.WriteString(tc.Function.Arguments)
+	if !isNull(tc.ExtraContent) {
+		p.extra = tc.ExtraContent
+	}
+	return nil
+}
+
+// findCall returns the position in d.calls of the pending call at (choice,
+// idx), or -1.
+func (d *decoder) findCall(choice, idx int) int {
+	if idx < 0 {
+		return -1
+	}
+	for i := range d.calls {
+		if d.calls[i].choice == choice && d.calls[i].index == idx {
+			return i
+		}
+	}
+	return -1
+}
+
+func (d *decoder) lastCall(choice int) int {
+	for i := len(d.calls) - 1; i >= 0; i-- {
+		if d.calls[i].choice == choice {
+			return i
+		}
+	}
+	return -1
+}
+
+func (d *decoder) nextIndex(choice int) int {
+	n := 0
+	for i := range d.calls {
+		if d.calls[i].choice == choice && d.calls[i].index >= n {
+			n = d.calls[i].index + 1
+		}
+	}
+	return n
+}
+
+// complete moves pending call i onto ch as a whole FunctionCall.
+func (d *decoder) complete(i int, ch *session.ChatChunk) {
+	d.calls[i].appendTo(ch)
+	d.calls = slices.Delete(d.calls, i, i+1)
+}
+
+// appendTo adds the call to ch. FunctionCall.ID is left empty: the session
+// gives chat items their ids when it adds them (ChatContext.Add). A tool
+// call's extra_content (Gemini's thought signature) rides on the chunk's
+// ExtraContent when the delta had none of its own.
+func (p *pendingCall) appendTo(ch *session.ChatChunk) {
+	ch.ToolCalls = append(ch.ToolCalls, session.FunctionCall{CallID: p.id, Name: p.name, Arguments: p.args.String()})
+	if ch.ExtraContent == nil && p.extra != nil {
+		ch.ExtraContent = p.extra
+	}
+}
+
+// flushChoice moves every pending call of a choice onto ch, in index order,
+// and releases what its think filter held back.
+func (d *decoder) flushChoice(choice int, ch *session.ChatChunk) {
+	slices.SortStableFunc(d.calls, func(a, b pendingCall) int {
+		if a.choice != b.choice {
+			return a.choice - b.choice
+		}
+		return a.index - b.index
+	})
+	kept := d.calls[:0]
+	for i := range d.calls {
+		p := &d.calls[i]
+		if p.choice != choice {
+			kept = append(kept, *p)
+			continue
+		}
+		p.appendTo(ch)
+	}
+	clear(d.calls[len(kept):])
+	d.calls = kept
+	if choice < len(d.think) {
+		ch.Content += d.think[choice].flush()
+	}
+}
+
+// flush ends the response ([DONE] or end of stream): every call still
+// pending goes out, and the usage, once, on the last chunk.
+func (d *decoder) flush(out *[]session.ChatChunk) {
+	if d.done {
+		return
+	}
+	d.done = true
+	choices := map[int]bool{}
+	for _, p := range d.calls {
+		choices[p.choice] = true
+	}
+	for i := range d.think {
+		if d.think[i].holding() {
+			choices[i] = true
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(choices)) {
+		ch := session.ChatChunk{RequestID: d.id, Index: c}
+		d.flushChoice(c, &ch)
+		d.emit(ch, out)
+	}
+	if d.usage != nil {
+		d.usage.ServiceTier = d.tier
+		u := *d.usage
+		*out = append(*out, session.ChatChunk{RequestID: d.id, Usage: &u})
+	}
+}
+
+// emit appends ch unless it carries nothing: role-only and empty deltas are
+// not worth a Recv, and holding them back keeps "nothing reached the
+// caller" (and so retries) true until real content arrives.
+func (d *decoder) emit(ch session.ChatChunk, out *[]session.ChatChunk) {
+	// Logprobs alone do not make a chunk: they describe content, and the
+	// role-only first chunk carries an empty set.
+	if ch.Content == "" && len(ch.ToolCalls) == 0 && ch.FinishReason == "" && ch.Usage == nil &&
+		ch.Audio == nil && ch.ExtraContent == nil {
+		return
+	}
+	if ch.Content != "" || len(ch.ToolCalls) > 0 || ch.Audio != nil {
+		d.sawContent = true
+	}
+	*out = append(*out, ch)
+}
+
+func (d *decoder) thinkFor(choice int) *thinkFilter {
+	for len(d.think) <= choice {
+		d.think = append(d.think, thinkFilter{})
+	}
+	return &d.think[choice]
+}
+
+func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+func echo(line []byte) []byte {
+	if len(line) > maxLineEcho {
+		return line[:maxLineEcho]
+	}
+	return line
+}

@@ -1,0 +1,175 @@
+package inference
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// maxErrorBody caps how much of a failed response's body an APIError keeps:
+// enough for any JSON error object, not enough to hold a runaway HTML page.
+const maxErrorBody = 4 << 10
+
+// APIError is a failure reported by the gateway: a failure HTTP status, or an
+// {"error": ...} event inside a stream (then Status is 0 unless the event
+// names one). Callers branch on it with errors.As.
+type APIError struct {
+	// Status is the HTTP status code; 0 for an error event in a stream that
+	// names none.
+	Status int
+	// Code is the provider's error code ("rate_limit_exceeded"), if any.
+	Code string
+	// Type is the provider's error type ("invalid_request_error"), if any.
+	Type string
+	// Message is the provider's message, or the status text.
+	Message string
+	// RequestID is the gateway's x-request-id, for support requests.
+	RequestID string
+	// Body is the start of the response body (at most 4 KiB), verbatim.
+	Body []byte
+	// RetryAfter is how long the server asked to wait before retrying
+	// (Retry-After or Retry-After-Ms); 0 if it did not say.
+	RetryAfter time.Duration
+	// InStream reports an error event received after the response started.
+	InStream bool
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	s := "inference: "
+	if e.InStream {
+		s += "stream error"
+	} else {
+		s += "gateway returned " + strconv.Itoa(e.Status)
+	}
+	if e.Code != "" {
+		s += " (" + e.Code + ")"
+	}
+	if msg != "" {
+		s += ": " + msg
+	}
+	if e.RequestID != "" {
+		s += " [request " + e.RequestID + "]"
+	}
+	return s
+}
+
+// Retryable reports whether sending the same request again may succeed:
+// 408, 409, 429 and 5xx, and error events in a stream unless they name a
+// client error.
+func (e *APIError) Retryable() bool {
+	switch {
+	case e.Status == 0:
+		return e.Type != "invalid_request_error"
+	case e.Status == http.StatusRequestTimeout, e.Status == http.StatusConflict,
+		e.Status == http.StatusTooManyRequests:
+		return true
+	default:
+		return e.Status >= 500
+	}
+}
+
+// ConnectionError is a failure to reach the gateway or a connection that
+// broke while a response was read.
+type ConnectionError struct {
+	// Op is what failed: "connect" (no response) or "read" (the body).
+	Op  string
+	Err error
+}
+
+func (e *ConnectionError) Error() string {
+	return "inference: connection failed during " + e.Op + ": " + e.Err.Error()
+}
+
+func (e *ConnectionError) Unwrap() error { return e.Err }
+
+// Retryable reports true: a broken connection says nothing about the request.
+func (e *ConnectionError) Retryable() bool { return true }
+
+// TimeoutError is a response that did not start, or a stream that went
+// silent, within the configured time (see WithTimeouts).
+type TimeoutError struct {
+	// Phase is "first byte" (connect, headers and first body byte) or
+	// "idle" (the silence between two reads).
+	Phase string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Phase == "idle" {
+		return fmt.Sprintf("inference: stream idle for %v", e.After)
+	}
+	return fmt.Sprintf("inference: no %s within %v", e.Phase, e.After)
+}
+
+// Timeout reports true, so that net.Error-style checks see a timeout.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Retryable reports true: the request is sent again while nothing of it has
+// reached the caller.
+func (e *TimeoutError) Retryable() bool { return true }
+
+// apiErrorFromResponse builds the error for a failure status, reading at most
+// maxErrorBody bytes of the body (the caller closes it).
+func apiErrorFromResponse(resp *http.Response, body []byte, now time.Time) *APIError {
+	e := &APIError{
+		Status:     resp.StatusCode,
+		RequestID:  resp.Header.Get("X-Request-Id"),
+		Body:       body,
+		RetryAfter: retryAfter(resp.Header, now),
+	}
+	fillFromErrorJSON(e, body)
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+// errorBody is the OpenAI error object; code is a string or a number
+// depending on the provider.
+type errorBody struct {
+	Error *struct {
+		Message json.RawMessage `json:"message"`
+		Type    string          `json:"type"`
+		Code    json.RawMessage `json:"code"`
+		Status  int             `json:"status"`
+	} `json:"error"`
+	Message string `json:"message"`
+}
+
+// fillFromErrorJSON copies what an {"error": {...}} body says into e; a body
+// of another shape leaves e as it was.
+func fillFromErrorJSON(e *APIError, body []byte) {
+	var w errorBody
+	if json.Unmarshal(body, &w) != nil {
+		return
+	}
+	if w.Error == nil {
+		e.Message = w.Message
+		return
+	}
+	e.Type = w.Error.Type
+	e.Message = rawText(w.Error.Message)
+	e.Code = rawText(w.Error.Code)
+	if e.Status == 0 && w.Error.Status >= 400 && w.Error.Status < 600 {
+		e.Status = w.Error.Status
+	}
+}
+
+// rawText renders a JSON string as its text and anything else (a number, a
+// list of messages) as its JSON.
+func rawText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}

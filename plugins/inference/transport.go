@@ -1,0 +1,193 @@
+package inference
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// newTransport returns the transport used when no HTTP client is given. A
+// voice worker streams from one gateway host for many sessions at once, so
+// it keeps many idle connections per host (net/http keeps 2, and go-openai's
+// default client inherits that: every stream beyond the second then pays a
+// new TCP and TLS handshake). HTTP/2 is used when the server offers it.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	// A gzip-encoded event stream is decoded in blocks, which holds tokens
+	// back; SSE is small text and gains little from compression.
+	t.DisableCompression = true
+	return t
+}
+
+// attemptKey carries the *attempt in the request context, through go-openai,
+// to the gatewayDoer.
+type attemptKey struct{}
+
+// attempt is one HTTP exchange of a request. go-openai builds the
+// *http.Request; the attempt supplies what go-openai cannot express (the
+// exact body, our headers) and watches the response for the first-byte and
+// idle timeouts.
+type attempt struct {
+	g    *gateway
+	body []byte
+	// ctx is the attempt's context (the caller's, cancellable on its own).
+	// It is kept so that read errors can be mapped to what ended the attempt
+	// (a timeout, Close, or the caller's cancellation).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	start  time.Time
+	timer  *time.Timer
+
+	ended    atomic.Bool
+	gotFirst atomic.Bool
+	lastRead atomic.Int64 // time.Since(start) at the last read, in ns
+
+	mu        sync.Mutex
+	resp      io.Closer // the response body, once there is one
+	requestID string    // the gateway's x-request-id
+}
+
+// newAttempt starts the clock of one attempt: the first-byte timer runs from
+// here, covering connect, response headers and the first body byte.
+func (g *gateway) newAttempt(parent context.Context, body []byte) *attempt {
+	ctx, cancel := context.WithCancelCause(parent)
+	a := &attempt{g: g, body: body, cancel: cancel, start: time.Now()}
+	a.ctx = context.WithValue(ctx, attemptKey{}, a)
+	a.timer = time.AfterFunc(g.firstByte, a.onTimer)
+	return a
+}
+
+// onTimer runs when the first-byte or idle deadline may have passed. Reads
+// only record their time; the timer re-arms itself for the rest of the idle
+// window, so a fast stream costs no timer reset per read.
+func (a *attempt) onTimer() {
+	if a.ended.Load() {
+		return
+	}
+	if !a.gotFirst.Load() {
+		a.cancel(&TimeoutError{Phase: "first byte", After: a.g.firstByte})
+		return
+	}
+	quiet := time.Since(a.start) - time.Duration(a.lastRead.Load())
+	if quiet >= a.g.idleTimeout {
+		a.cancel(&TimeoutError{Phase: "idle", After: a.g.idleTimeout})
+		return
+	}
+	a.timer.Reset(a.g.idleTimeout - quiet)
+}
+
+// end stops the attempt: the timer, the context, and the body. cause is what
+// a read still in flight reports. Safe to call more than once, from any
+// goroutine.
+func (a *attempt) end(cause error) {
+	a.ended.Store(true)
+	a.timer.Stop()
+	a.cancel(cause)
+	a.mu.Lock()
+	body := a.resp
+	a.resp = nil
+	a.mu.Unlock()
+	if body != nil {
+		_ = body.Close() // the error of closing a body we are done with says nothing.
+	}
+}
+
+func (a *attempt) reqID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requestID
+}
+
+// mapErr turns a transport error into what ended the attempt: a
+// *TimeoutError, the caller's context cause, session.ErrStreamClosed after
+// Close, or else a *ConnectionError.
+func (a *attempt) mapErr(op string, err error) error {
+	if cause := context.Cause(a.ctx); cause != nil {
+		return cause
+	}
+	return &ConnectionError{Op: op, Err: err}
+}
+
+// gatewayDoer is the go-openai HTTPDoer. It puts the real body and the
+// gateway headers on go-openai's request and maps failure statuses to
+// *APIError itself, keeping what go-openai's own error mapping drops
+// (Retry-After, x-request-id). go-openai returns an error from Do unwrapped.
+type gatewayDoer struct{ g *gateway }
+
+func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
+	a, ok := req.Context().Value(attemptKey{}).(*attempt)
+	if !ok {
+		return nil, errors.New("inference: request without an attempt (internal error)")
+	}
+	body := a.body
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	if err := d.g.setHeaders(req); err != nil {
+		return nil, err
+	}
+	resp, err := d.g.hc.Do(req)
+	if err != nil {
+		return nil, a.mapErr("connect", err)
+	}
+	reqID := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_ = resp.Body.Close()
+		if rerr != nil && len(b) == 0 {
+			if cause := context.Cause(a.ctx); cause != nil {
+				return nil, cause
+			}
+		}
+		return nil, apiErrorFromResponse(resp, b, time.Now())
+	}
+	wb := &watchedBody{rc: resp.Body, a: a}
+	a.mu.Lock()
+	a.requestID = reqID
+	a.resp = wb
+	a.mu.Unlock()
+	resp.Body = wb
+	return resp, nil
+}
+
+// watchedBody records each read for the idle timer and reports read errors
+// as what ended the attempt.
+type watchedBody struct {
+	rc   io.ReadCloser
+	a    *attempt
+	once sync.Once
+	err  error
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	a := b.a
+	if n > 0 {
+		a.lastRead.Store(int64(time.Since(a.start)))
+		if !a.gotFirst.Load() {
+			a.gotFirst.Store(true)
+			// The first-byte window is over; from now on the idle one
+			// applies.
+			a.timer.Reset(a.g.idleTimeout)
+		}
+	}
+	if err != nil && err != io.EOF {
+		err = a.mapErr("read", err)
+	}
+	return n, err
+}
+
+// Close closes the body once; Close and Recv may both get here.
+func (b *watchedBody) Close() error {
+	b.once.Do(func() { b.err = b.rc.Close() })
+	return b.err
+}
