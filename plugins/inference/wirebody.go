@@ -10,16 +10,16 @@ import (
 	"github.com/livekit-go/agents/session"
 )
 
-// wireBody is the Chat Completions request body. Field order is the order of
+// reqBody is the Chat Completions request body. Field order is the order of
 // the keys on the wire, so bodies compare byte for byte. Options point at
 // the Request's own values: nil (unset) is omitted by omitzero, a set zero
 // or false is sent.
-type wireBody struct {
-	Model             string          `json:"model"`
-	Messages          []wireMessage   `json:"messages"`
-	Tools             []wireTool      `json:"tools,omitzero"`
-	ToolChoice        *wireToolChoice `json:"tool_choice,omitzero"`
-	ParallelToolCalls *bool           `json:"parallel_tool_calls,omitzero"`
+type reqBody struct {
+	Model             string         `json:"model"`
+	Messages          []reqMessage   `json:"messages"`
+	Tools             []reqTool      `json:"tools,omitzero"`
+	ToolChoice        *reqToolChoice `json:"tool_choice,omitzero"`
+	ParallelToolCalls *bool          `json:"parallel_tool_calls,omitzero"`
 
 	Temperature         *float64          `json:"temperature,omitzero"`
 	TopP                *float64          `json:"top_p,omitzero"`
@@ -45,52 +45,52 @@ type wireBody struct {
 	PromptCacheKey      *string           `json:"prompt_cache_key,omitzero"`
 	SafetyIdentifier    *string           `json:"safety_identifier,omitzero"`
 
-	Stream        bool              `json:"stream"`
-	StreamOptions wireStreamOptions `json:"stream_options"`
+	Stream        bool             `json:"stream"`
+	StreamOptions reqStreamOptions `json:"stream_options"`
 }
 
-type wireStreamOptions struct {
+type reqStreamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-// wireMessage is any of the request message kinds. Content is a pointer so
+// reqMessage is any of the request message kinds. Content is a pointer so
 // that an empty string is sent where the schema requires content, and
 // omitted on an assistant message that only carries tool calls.
-type wireMessage struct {
-	Role       string         `json:"role"`
-	Content    *string        `json:"content,omitzero"`
-	ToolCalls  []wireToolCall `json:"tool_calls,omitzero"`
-	ToolCallID *string        `json:"tool_call_id,omitzero"`
+type reqMessage struct {
+	Role       string        `json:"role"`
+	Content    *string       `json:"content,omitzero"`
+	ToolCalls  []reqToolCall `json:"tool_calls,omitzero"`
+	ToolCallID *string       `json:"tool_call_id,omitzero"`
 }
 
-type wireToolCall struct {
-	ID       string           `json:"id"`
-	Type     string           `json:"type"`
-	Function wireFunctionCall `json:"function"`
+type reqToolCall struct {
+	ID       string          `json:"id"`
+	Type     string          `json:"type"`
+	Function reqFunctionCall `json:"function"`
 }
 
-type wireFunctionCall struct {
+type reqFunctionCall struct {
 	Name      string `json:"name"`
 	Arguments string `json:"arguments"`
 }
 
-type wireTool struct {
-	Type     string       `json:"type"`
-	Function wireFunction `json:"function"`
+type reqTool struct {
+	Type     string      `json:"type"`
+	Function reqFunction `json:"function"`
 }
 
-type wireFunction struct {
+type reqFunction struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitzero"`
 	Parameters  json.RawMessage `json:"parameters,omitzero"`
 	Strict      bool            `json:"strict,omitzero"`
 }
 
-// wireToolChoice writes a tool choice as the API takes it: a mode string, or
+// reqToolChoice writes a tool choice as the API takes it: a mode string, or
 // {"type":"function","function":{"name":...}}.
-type wireToolChoice session.ToolChoice
+type reqToolChoice session.ToolChoice
 
-func (c wireToolChoice) MarshalJSON() ([]byte, error) {
+func (c reqToolChoice) MarshalJSON() ([]byte, error) {
 	if c.Mode != "function" {
 		return json.Marshal(c.Mode)
 	}
@@ -112,12 +112,12 @@ func (c wireToolChoice) MarshalJSON() ([]byte, error) {
 // guards against middleware that adds them later). Strings are not
 // HTML-escaped, so "<" stays "<".
 func buildBody(r *Request) ([]byte, error) {
-	msgs, err := wireMessages(r.Chat)
+	msgs, err := reqMessages(r.Chat)
 	if err != nil {
 		return nil, err
 	}
 	o := &r.Options
-	b := wireBody{
+	b := reqBody{
 		Model:               r.Model,
 		Messages:            msgs,
 		ParallelToolCalls:   o.ParallelToolCalls,
@@ -145,18 +145,18 @@ func buildBody(r *Request) ([]byte, error) {
 		PromptCacheKey:      o.PromptCacheKey,
 		SafetyIdentifier:    o.SafetyIdentifier,
 		Stream:              true,
-		StreamOptions:       wireStreamOptions{IncludeUsage: true},
+		StreamOptions:       reqStreamOptions{IncludeUsage: true},
 	}
 	if o.ToolChoice != nil {
-		b.ToolChoice = (*wireToolChoice)(o.ToolChoice)
+		b.ToolChoice = (*reqToolChoice)(o.ToolChoice)
 	}
 	if len(r.Tools) > 0 {
-		b.Tools = make([]wireTool, len(r.Tools))
+		b.Tools = make([]reqTool, len(r.Tools))
 		for i, t := range r.Tools {
 			if t.Parameters != nil && !json.Valid(t.Parameters) {
 				return nil, fmt.Errorf("inference: tool %q: parameters are not valid JSON", t.Name)
 			}
-			b.Tools[i] = wireTool{Type: "function", Function: wireFunction{
+			b.Tools[i] = reqTool{Type: "function", Function: reqFunction{
 				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict,
 			}}
 		}
@@ -199,15 +199,15 @@ func encodeTrim(enc *json.Encoder, buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-// wireMessages converts the chat context to request messages. Consecutive
+// reqMessages converts the chat context to request messages. Consecutive
 // function calls become the tool_calls of one assistant message, the one
 // just before them when it is an assistant message, as the model produced
 // them; a function output becomes a tool message.
-func wireMessages(chat *session.ChatContext) ([]wireMessage, error) {
+func reqMessages(chat *session.ChatContext) ([]reqMessage, error) {
 	if chat == nil {
-		return []wireMessage{}, nil
+		return []reqMessage{}, nil
 	}
-	msgs := make([]wireMessage, 0, len(chat.Items))
+	msgs := make([]reqMessage, 0, len(chat.Items))
 	// callsInto is the index of the assistant message that the next function
 	// call joins, or -1 when it needs a new one.
 	callsInto := -1
@@ -222,26 +222,26 @@ func wireMessages(chat *session.ChatContext) ([]wireMessage, error) {
 			default:
 				return nil, fmt.Errorf("inference: chat item %d (%s): unknown role %q", i, it.ID, it.Role)
 			}
-			msgs = append(msgs, wireMessage{Role: string(it.Role), Content: &it.Content})
+			msgs = append(msgs, reqMessage{Role: string(it.Role), Content: &it.Content})
 			callsInto = -1
 			if it.Role == session.RoleAssistant {
 				callsInto = len(msgs) - 1
 			}
 		case *session.FunctionCall:
 			if callsInto < 0 {
-				msgs = append(msgs, wireMessage{Role: string(session.RoleAssistant)})
+				msgs = append(msgs, reqMessage{Role: string(session.RoleAssistant)})
 				callsInto = len(msgs) - 1
 			}
 			m := &msgs[callsInto]
 			if m.Content != nil && *m.Content == "" {
 				m.Content = nil // no text: tool_calls alone is the message
 			}
-			m.ToolCalls = append(m.ToolCalls, wireToolCall{
+			m.ToolCalls = append(m.ToolCalls, reqToolCall{
 				ID: it.CallID, Type: "function",
-				Function: wireFunctionCall{Name: it.Name, Arguments: it.Arguments},
+				Function: reqFunctionCall{Name: it.Name, Arguments: it.Arguments},
 			})
 		case *session.FunctionCallOutput:
-			msgs = append(msgs, wireMessage{Role: "tool", Content: &it.Output, ToolCallID: &it.CallID})
+			msgs = append(msgs, reqMessage{Role: "tool", Content: &it.Output, ToolCallID: &it.CallID})
 			callsInto = -1
 		default:
 			return nil, fmt.Errorf("inference: chat item %d: unsupported type %T", i, item)
