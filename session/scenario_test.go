@@ -1,9 +1,6 @@
 package session_test
 
 import (
-	"context"
-	"errors"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -164,7 +161,3 @@ func TestVoiceTurn(t *testing.T) {
 		}
 	})
 }
-
-var _ = context.Background
-var _ = errors.New
-var _ = strings.Fields

@@ -38,6 +38,23 @@ type LLM struct {
 	mu       sync.Mutex
 	script   []Response
 	requests []session.ChatRequest
+	causes   []error
+}
+
+// Cancelled returns the causes of the contexts that ended streams while
+// they were waiting, in order.
+func (l *LLM) Cancelled() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.causes...)
+}
+
+func (l *LLM) cancelled(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	l.mu.Lock()
+	l.causes = append(l.causes, cause)
+	l.mu.Unlock()
+	return cause
 }
 
 var _ session.LLM = (*LLM)(nil)
@@ -80,7 +97,7 @@ func (l *LLM) Chat(ctx context.Context, req session.ChatRequest) (session.LLMStr
 	if len(r.ToolCalls) > 0 {
 		chunks = append(chunks, session.ChatChunk{ToolCalls: r.ToolCalls})
 	}
-	return &llmStream{ctx: ctx, r: r, chunks: chunks, closed: make(chan struct{})}, nil
+	return &llmStream{l: l, ctx: ctx, r: r, chunks: chunks, closed: make(chan struct{})}, nil
 }
 
 // splitWords cuts text after each space, keeping the spaces.
@@ -99,6 +116,7 @@ func splitWords(text string) []string {
 }
 
 type llmStream struct {
+	l      *LLM
 	ctx    context.Context
 	r      Response
 	chunks []session.ChatChunk
@@ -118,7 +136,7 @@ func (s *llmStream) wait(d time.Duration) error {
 	case <-s.closed:
 		return session.ErrStreamClosed
 	case <-s.ctx.Done():
-		return context.Cause(s.ctx)
+		return s.l.cancelled(s.ctx)
 	default:
 	}
 	if timer == nil {
@@ -130,7 +148,7 @@ func (s *llmStream) wait(d time.Duration) error {
 	case <-s.closed:
 		return session.ErrStreamClosed
 	case <-s.ctx.Done():
-		return context.Cause(s.ctx)
+		return s.l.cancelled(s.ctx)
 	}
 }
 
@@ -152,7 +170,7 @@ func (s *llmStream) Recv() (session.ChatChunk, error) {
 		case <-s.closed:
 			return session.ChatChunk{}, session.ErrStreamClosed
 		case <-s.ctx.Done():
-			return session.ChatChunk{}, context.Cause(s.ctx)
+			return session.ChatChunk{}, s.l.cancelled(s.ctx)
 		}
 	}
 	if s.r.StreamErr != nil {

@@ -252,3 +252,25 @@ func synth(seg string, perWord time.Duration) []session.SynthesizedAudio {
 	}
 	return frames
 }
+
+// TurnDetector is a [session.TurnDetector] that answers Done, or asks
+// Decide when set.
+type TurnDetector struct {
+	Done   bool
+	Decide func(chat *session.ChatContext) bool
+}
+
+var _ session.TurnDetector = (*TurnDetector)(nil)
+
+// EndOfTurn implements [session.TurnDetector].
+func (d *TurnDetector) EndOfTurn(_ context.Context, chat *session.ChatContext) (session.TurnPrediction, error) {
+	done := d.Done
+	if d.Decide != nil {
+		done = d.Decide(chat)
+	}
+	p := 0.1
+	if done {
+		p = 0.9
+	}
+	return session.TurnPrediction{Probability: p, Done: done}, nil
+}
