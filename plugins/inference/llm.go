@@ -157,6 +157,7 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	steps := []Middleware{
 		m.mergeOptions,
 		validateOptions,
+		m.warnDeprecated,
 		m.applyModelRules,
 		applyToolRules,
 	}
