@@ -99,7 +99,7 @@ func TestModelRulesTable(t *testing.T) {
 			if clearers[k] == nil {
 				t.Errorf("rule %s: no clearer for %q", r.family, k)
 			}
-			if _, ok := parsers[k]; !ok {
+			if !isTypedKey(k) {
 				t.Errorf("rule %s: %q is not an option key", r.family, k)
 			}
 		}

@@ -174,7 +174,7 @@ func buildBody(r *Request) ([]byte, error) {
 	}
 	buf.Truncate(buf.Len() - 1) // reopen the object: drop its '}'
 	for _, k := range slices.Sorted(maps.Keys(o.Extra)) {
-		if _, typed := parsers[k]; typed || reservedKeys[k] {
+		if isTypedKey(k) || reservedKeys[k] {
 			continue
 		}
 		buf.WriteByte(',')
