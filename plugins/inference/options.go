@@ -104,9 +104,9 @@ func (s Stop) MarshalJSON() ([]byte, error) {
 		if s.seqs == nil {
 			return []byte("[]"), nil
 		}
-		return json.Marshal(s.seqs)
+		return marshalNoEscape(s.seqs)
 	}
-	return json.Marshal(s.single)
+	return marshalNoEscape(s.single)
 }
 
 func (s *Stop) clone() *Stop {
@@ -137,21 +137,21 @@ func (p Prediction) MarshalJSON() ([]byte, error) {
 		Content any    `json:"content"`
 	}
 	if len(p.Parts) == 0 {
-		return json.Marshal(wire{"content", p.Content})
+		return marshalNoEscape(wire{"content", p.Content})
 	}
 	parts := make([]part, len(p.Parts))
 	for i, t := range p.Parts {
 		parts[i] = part{"text", t}
 	}
-	return json.Marshal(wire{"content", parts})
+	return marshalNoEscape(wire{"content", parts})
 }
 
 // WebSearchOptions configures web search.
 type WebSearchOptions struct {
 	// SearchContextSize is "low", "medium" or "high"; empty is unset.
-	SearchContextSize string `json:"search_context_size,omitzero"`
+	SearchContextSize string
 	// UserLocation, when set, is sent as an approximate location.
-	UserLocation *WebSearchLocation `json:"-"`
+	UserLocation *WebSearchLocation
 }
 
 // WebSearchLocation is the approximate location of the user; empty fields
@@ -178,7 +178,7 @@ func (w WebSearchOptions) MarshalJSON() ([]byte, error) {
 	if w.UserLocation != nil {
 		v.UserLocation = &loc{"approximate", *w.UserLocation}
 	}
-	return json.Marshal(v)
+	return marshalNoEscape(v)
 }
 
 func (w *WebSearchOptions) clone() *WebSearchOptions {
@@ -208,7 +208,7 @@ func optErr(param, format string, args ...any) error {
 	return &OptionError{Param: param, Reason: fmt.Sprintf(format, args...)}
 }
 
-// The wire keys of the typed fields, in the order the body carries them.
+// The wire keys of the typed fields.
 const (
 	keyTemperature         = "temperature"
 	keyTopP                = "top_p"

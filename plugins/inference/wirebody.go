@@ -92,7 +92,7 @@ type reqToolChoice session.ToolChoice
 
 func (c reqToolChoice) MarshalJSON() ([]byte, error) {
 	if c.Mode != "function" {
-		return json.Marshal(c.Mode)
+		return marshalNoEscape(c.Mode)
 	}
 	type name struct {
 		Name string `json:"name"`
@@ -101,7 +101,7 @@ func (c reqToolChoice) MarshalJSON() ([]byte, error) {
 		Type     string `json:"type"`
 		Function name   `json:"function"`
 	}
-	return json.Marshal(named{"function", name{c.Function}})
+	return marshalNoEscape(named{"function", name{c.Function}})
 }
 
 // buildBody returns the exact JSON body of the request: the model verbatim,
@@ -187,6 +187,20 @@ func buildBody(r *Request) ([]byte, error) {
 		}
 	}
 	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping. The body's
+// encoder does not escape, but it cannot undo what a MarshalJSON method
+// escaped itself, so the option types marshal with this to keep "<" as "<"
+// everywhere in the body.
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := encodeTrim(enc, &buf, v); err != nil {
+		return nil, err
+	}
 	return buf.Bytes(), nil
 }
 

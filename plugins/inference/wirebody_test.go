@@ -327,9 +327,16 @@ func TestBuildBodyRules(t *testing.T) {
 		}
 	})
 	t.Run("no HTML escaping", func(t *testing.T) {
-		b, err := buildBody(&Request{Model: "m", Chat: basicChat()})
-		if err != nil || !bytes.Contains(b, []byte("<Paris> & Oslo")) {
-			t.Errorf("buildBody() = %s, %v", b, err)
+		b, err := buildBody(&Request{Model: "m", Chat: basicChat(), Options: ModelOptions{
+			Stop:             StopList("</s>"),
+			Prediction:       &Prediction{Content: "<p>", Parts: []string{"<a&b>"}},
+			WebSearchOptions: &WebSearchOptions{UserLocation: &WebSearchLocation{City: "<c>"}},
+			ToolChoice:       new(session.ToolChoiceFunction("<f>")),
+			Metadata:         map[string]string{"<k>": "<v>"},
+			Extra:            map[string]any{"<x>": "<y>"},
+		}})
+		if err != nil || bytes.Contains(b, []byte(`\u003c`)) || bytes.Count(b, []byte("<")) != 9 {
+			t.Errorf("buildBody() = %s, %v; want every < unescaped", b, err)
 		}
 	})
 	t.Run("model verbatim", func(t *testing.T) {
