@@ -455,8 +455,8 @@ func (l *loop) scheduleEndOfTurn() {
 		l.speechEndedAt = time.Now()
 	}
 	if td := l.s.o.turn; td != nil {
-		chat := l.s.History()
-		chat.AddMessage(RoleUser, strings.Join(l.finals, " "))
+		chat := l.snapshot()
+		chat.Add(&ChatMessage{Role: RoleUser, Content: strings.Join(l.finals, " ")})
 		ctx, s := l.ctx, l.s
 		s.spawn(func() { // one prediction; exits when it returns (ctx cancels it)
 			p, err := td.EndOfTurn(ctx, chat)
@@ -538,7 +538,7 @@ func (l *loop) maybePreempt() {
 		l.preempt = nil
 	}
 	text := strings.Join(l.finals, " ")
-	chat := l.s.History()
+	chat := l.snapshot()
 	chat.Add(&ChatMessage{Role: RoleUser, Content: text})
 	req := buildRequest(l.agent, chat, speechRequest{}, l.agent.toolDefs(), ToolChoice{})
 	ctx, cancel := context.WithCancelCause(l.ctx)
@@ -588,7 +588,7 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 		s:     l.s,
 		h:     h,
 		agent: l.agent,
-		chat:  l.s.History(),
+		chat:  l.snapshot(),
 		audio: l.audioMode(),
 		io:    l.io,
 		lang:  l.language,
@@ -674,6 +674,17 @@ func (l *loop) interruptAll() {
 }
 
 // ---- history, agents, errors ----
+
+// snapshot returns the history as it is now, without copying it: history
+// only grows by appends (addItems) and items are not changed once added,
+// so a slice capped at the current length stays valid, and appending to
+// it copies. Anything handed to user code gets a deep Copy instead.
+func (l *loop) snapshot() *ChatContext {
+	l.s.mu.Lock()
+	items := l.s.chat.Items
+	l.s.mu.Unlock()
+	return &ChatContext{Items: items[:len(items):len(items)]}
+}
 
 func (l *loop) addItems(items ...ChatItem) {
 	l.s.mu.Lock()

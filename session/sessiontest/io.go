@@ -328,3 +328,53 @@ func Of[T session.Event](r *Recorder) []T {
 	}
 	return out
 }
+
+// DiscardAudioOutput takes audio and plays it instantly: WaitForPlayout
+// returns at once with everything played. For benchmarks and tests that do
+// not look at playback. Safe for concurrent use.
+type DiscardAudioOutput struct {
+	mu      sync.Mutex
+	queued  time.Duration
+	cleared bool
+	frames  int
+}
+
+var _ session.AudioOutput = (*DiscardAudioOutput)(nil)
+
+// CaptureFrame implements [session.AudioOutput].
+func (o *DiscardAudioOutput) CaptureFrame(ctx context.Context, f session.AudioFrame) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	o.queued += f.Duration()
+	o.frames++
+	o.mu.Unlock()
+	return nil
+}
+
+// Flush implements [session.AudioOutput].
+func (o *DiscardAudioOutput) Flush() {}
+
+// ClearBuffer implements [session.AudioOutput].
+func (o *DiscardAudioOutput) ClearBuffer() {
+	o.mu.Lock()
+	o.cleared = true
+	o.mu.Unlock()
+}
+
+// WaitForPlayout implements [session.AudioOutput].
+func (o *DiscardAudioOutput) WaitForPlayout(context.Context) (session.PlaybackResult, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	res := session.PlaybackResult{Position: o.queued, Interrupted: o.cleared}
+	o.queued, o.cleared = 0, false
+	return res, nil
+}
+
+// Frames returns how many frames were captured.
+func (o *DiscardAudioOutput) Frames() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.frames
+}

@@ -1,0 +1,108 @@
+// Command sessionbench runs many text-mode sessions in one process with
+// instant fake models and prints turns per second and memory per idle
+// session.
+//
+//	go run ./session/internal/sessionbench -sessions 1000 -turns 10
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/livekit-go/agents/session"
+	"github.com/livekit-go/agents/session/sessiontest"
+)
+
+func main() {
+	sessions := flag.Int("sessions", 1000, "concurrent sessions")
+	turns := flag.Int("turns", 10, "user turns per session")
+	flag.Parse()
+	if err := run(*sessions, *turns); err != nil {
+		fmt.Fprintln(os.Stderr, "sessionbench:", err)
+		os.Exit(1)
+	}
+}
+
+type rig struct {
+	s       *session.Session
+	in      *sessiontest.TextInput
+	replies chan struct{}
+}
+
+func run(n, turns int) error {
+	before := memInUse()
+	goroutinesBefore := runtime.NumGoroutine()
+	llm := &sessiontest.LLM{Respond: func(session.ChatRequest) sessiontest.Response {
+		return sessiontest.Response{Text: "Sure, I can help with that. What city are you in?"}
+	}}
+	rigs := make([]*rig, n)
+	for i := range rigs {
+		r := &rig{in: sessiontest.NewTextInput(), replies: make(chan struct{}, 1)}
+		s, err := session.New(
+			session.WithLLM(llm),
+			session.WithEventHandler(func(e session.Event) {
+				if _, ok := e.(session.MetricsEvent); ok {
+					r.replies <- struct{}{}
+				}
+			}),
+		)
+		if err != nil {
+			return err
+		}
+		if err := s.Start(context.Background(), &session.Agent{Instructions: "You are a helpful voice assistant."}, session.IO{Text: r.in, TextOut: discardText{}}); err != nil {
+			return err
+		}
+		r.s = s
+		rigs[i] = r
+	}
+	idle := memInUse()
+	perSession := float64(idle-before) / float64(n)
+	goroutines := float64(runtime.NumGoroutine()-goroutinesBefore) / float64(n)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, r := range rigs {
+		wg.Add(1)
+		go func() { // exits after its session's turns
+			defer wg.Done()
+			for range turns {
+				r.in.Send("What's the weather like?")
+				<-r.replies
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	afterTurns := memInUse()
+	for _, r := range rigs {
+		_ = r.s.Close()
+	}
+	total := n * turns
+	fmt.Printf("sessions: %d, turns each: %d, GOMAXPROCS: %d\n", n, turns, runtime.GOMAXPROCS(0))
+	fmt.Printf("turns/s: %.0f (%d turns in %v)\n", float64(total)/elapsed.Seconds(), total, elapsed.Round(time.Millisecond))
+	fmt.Printf("memory per idle session: %.1f KiB (%.1f goroutines each)\n", perSession/1024, goroutines)
+	fmt.Printf("memory per session after %d turns: %.1f KiB\n", turns, float64(afterTurns-before)/float64(n)/1024)
+	if perSession >= 1<<20 {
+		return fmt.Errorf("memory per idle session %.0f B is over the 1 MiB floor", perSession)
+	}
+	return nil
+}
+
+// memInUse is the heap and stack memory in use after a full collection.
+func memInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+type discardText struct{}
+
+func (discardText) CaptureText(context.Context, string) error { return nil }
+func (discardText) Flush()                                    {}
