@@ -105,7 +105,9 @@ func (s *Session) post(fn func(*loop)) { s.inbox.put(fn) }
 
 // Close stops everything the session started (replies, tools, hooks, input
 // readers) and waits for it, then delivers a [CloseEvent] with reason
-// user_initiated. It must not be called from the event handler.
+// user_initiated. Since it waits for them, it must not be called from a
+// hook, a tool or the event handler: use [Session.CloseAsync] there (an
+// "end the call" tool, for instance).
 func (s *Session) Close() error {
 	s.closeWith(CloseUserInitiated, nil)
 	s.mu.Lock()
@@ -116,6 +118,10 @@ func (s *Session) Close() error {
 	}
 	return nil
 }
+
+// CloseAsync starts closing the session like Close and returns at once;
+// Done tells when it finished.
+func (s *Session) CloseAsync() { s.closeWith(CloseUserInitiated, nil) }
 
 // Done is closed once the session closed and delivered its last event.
 func (s *Session) Done() <-chan struct{} { return s.done }
