@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -78,7 +77,7 @@ type pendingCall struct {
 	index  int
 	id     string
 	name   string
-	args   strings.Builder
+	args   []byte
 	extra  json.RawMessage
 }
 
@@ -205,7 +204,7 @@ func (d *decoder) toolDelta(choice int, tc *sseToolCall, ch *session.ChatChunk) 
 	if tc.Function.Name != "" && p.name == "" {
 		p.name = tc.Function.Name
 	}
-	p.args.WriteString(tc.Function.Arguments)
+	p.args = append(p.args, tc.Function.Arguments...)
 	if !isNull(tc.ExtraContent) {
 		p.extra = tc.ExtraContent
 	}
@@ -256,7 +255,7 @@ func (d *decoder) complete(i int, ch *session.ChatChunk) {
 // call's extra_content (Gemini's thought signature) rides on the chunk's
 // ExtraContent when the delta had none of its own.
 func (p *pendingCall) appendTo(ch *session.ChatChunk) {
-	ch.ToolCalls = append(ch.ToolCalls, session.FunctionCall{CallID: p.id, Name: p.name, Arguments: p.args.String()})
+	ch.ToolCalls = append(ch.ToolCalls, session.FunctionCall{CallID: p.id, Name: p.name, Arguments: string(p.args)})
 	if ch.ExtraContent == nil && p.extra != nil {
 		ch.ExtraContent = p.extra
 	}

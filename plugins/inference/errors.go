@@ -156,8 +156,16 @@ func fillFromErrorJSON(e *APIError, body []byte) {
 	e.Type = w.Error.Type
 	e.Message = rawText(w.Error.Message)
 	e.Code = rawText(w.Error.Code)
-	if e.Status == 0 && w.Error.Status >= 400 && w.Error.Status < 600 {
-		e.Status = w.Error.Status
+	if e.Status == 0 {
+		// Some providers put the HTTP status in "status" or in a numeric
+		// "code"; it decides whether a stream error is retryable.
+		st := w.Error.Status
+		if n, err := strconv.Atoi(e.Code); err == nil && st == 0 {
+			st = n
+		}
+		if st >= 400 && st < 600 {
+			e.Status = st
+		}
 	}
 }
 

@@ -1,28 +1,193 @@
 package inference
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/livekit-go/agents/session"
 )
 
-func TestStreamSmoke(t *testing.T) {
+func TestRequestOnTheWire(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+			t.Errorf("%s %s, want POST /v1/chat/completions", r.Method, r.URL.Path)
+		}
+		okStream(w)
+	})
+	var final *Request
+	capture := func(next Handler) Handler {
+		return func(ctx context.Context, r *Request) (session.LLMStream, error) {
+			final = r
+			return next(ctx, r)
+		}
+	}
+	m := newGWModel(t, srv.URL+"/v1/",
+		WithProvider("openai"), WithPriority("priority"), WithMiddleware(capture),
+		WithModelOptions(ModelOptions{Temperature: new(0.0), Store: new(false)}))
+	ctx := session.WithJobInfo(t.Context(), session.JobInfo{RoomID: "RM_1", JobID: "AJ_1", AgentID: "A_1"})
+	for range 2 {
+		st, err := m.Chat(ctx, gwRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := drain(t, st); d.err != nil {
+			t.Fatal(d.err)
+		}
+		st.Close()
+	}
+	want, err := buildBody(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(srv.bodies[0], want) {
+		t.Errorf("body on the wire:\n%s\nwant buildBody's:\n%s", srv.bodies[0], want)
+	}
+	h := srv.headers[0]
+	for k, v := range map[string]string{
+		"X-LiveKit-Inference-Provider": "openai",
+		"X-LiveKit-Inference-Priority": "priority",
+		"X-LiveKit-Room-Id":            "RM_1",
+		"X-LiveKit-Job-Id":             "AJ_1",
+		"X-LiveKit-Agent-Id":           "A_1",
+		"Content-Type":                 "application/json",
+		"Accept":                       "text/event-stream",
+		"User-Agent":                   "livekit-go-agents/0.1 " + runtime.Version(),
+	} {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if !strings.HasPrefix(h.Get("Authorization"), "Bearer ey") {
+		t.Errorf("Authorization = %q", h.Get("Authorization"))
+	}
+	if a, b := srv.headers[0].Get("Authorization"), srv.headers[1].Get("Authorization"); a != b {
+		t.Error("token signed again for the second request")
+	}
+}
+
+func TestNoOptionalHeaders(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { okStream(w) })
+	st, err := newGWModel(t, srv.URL).Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, st)
+	st.Close()
+	for _, k := range []string{"X-LiveKit-Inference-Provider", "X-LiveKit-Inference-Priority", "X-LiveKit-Room-Id", "X-LiveKit-Job-Id", "X-LiveKit-Agent-Id"} {
+		if v, ok := srv.headers[0][http.CanonicalHeaderKey(k)]; ok {
+			t.Errorf("%s sent without being set: %q", k, v)
+		}
+	}
+}
+
+func TestPrewarm(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method != http.MethodGet || r.URL.Path != "/models" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			t.Errorf("%s %s auth %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+		}
+		_, _ = w.Write([]byte(`{"data":[]}`))
+	})
+	if err := newGWModel(t, srv.URL).Prewarm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bad := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { http.Error(w, "no", http.StatusUnauthorized) })
+	var ae *APIError
+	if err := newGWModel(t, bad.URL).Prewarm(t.Context()); !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("err = %v, want a 401 *APIError", err)
+	}
+}
+
+func TestMetricsOncePerRequest(t *testing.T) {
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		s := startSSE(w)
-		s.content("Hel")
-		s.content("lo")
-		s.finish("stop")
-		s.data(`{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":1}},"service_tier":"default"}`)
+		s.content("a")
+		s.data(`{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":2}}}`)
 		s.done()
 	})
-	m := newGWModel(t, srv.URL)
+	var calls atomic.Int32
+	var got Metrics
+	m := newGWModel(t, srv.URL, WithMetrics(func(mm Metrics) { calls.Add(1); got = mm }))
 	st, err := m.Chat(t.Context(), gwRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	d := drain(t, st)
-	if d.err != nil || d.content != "Hello" {
-		t.Fatalf("got %q, %v", d.content, d.err)
+	drain(t, st)
+	st.Close()
+	st.Close()
+	if calls.Load() != 1 {
+		t.Fatalf("metrics delivered %d times, want 1", calls.Load())
 	}
-	t.Logf("%+v", d.usage)
+	if got.PromptTokens != 7 || got.CompletionTokens != 3 || got.TotalTokens != 10 || got.CachedPromptTokens != 2 ||
+		got.TokensPerSecond <= 0 || got.TTFT <= 0 || got.Duration < got.TTFT || got.RequestID != "req_test" || got.Err != nil {
+		t.Errorf("metrics = %+v", got)
+	}
+
+	// Closing early still reports, with the reason.
+	st, err = m.Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if calls.Load() != 2 || !errors.Is(got.Err, session.ErrStreamClosed) {
+		t.Errorf("after early Close: %d calls, err %v", calls.Load(), got.Err)
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		h    map[string]string
+		want time.Duration
+	}{
+		{map[string]string{"Retry-After": "2"}, 2 * time.Second},
+		{map[string]string{"Retry-After": "0.5"}, 500 * time.Millisecond},
+		{map[string]string{"Retry-After-Ms": "250", "Retry-After": "9"}, 250 * time.Millisecond},
+		{map[string]string{"Retry-After": now.Add(3 * time.Second).Format(http.TimeFormat)}, 3 * time.Second},
+		{map[string]string{"Retry-After": now.Add(-time.Hour).Format(http.TimeFormat)}, 0},
+		{map[string]string{"Retry-After": "soon"}, 0},
+		{nil, 0},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		for k, v := range tt.h {
+			h.Set(k, v)
+		}
+		if got := retryAfter(h, now); got != tt.want {
+			t.Errorf("retryAfter(%v) = %v, want %v", tt.h, got, tt.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for n := 1; n <= 10; n++ {
+		d := backoff(100*time.Millisecond, n, errors.New("x"))
+		hi := min(100*time.Millisecond<<(n-1), backoffMax)
+		if d < hi/2 || d > hi {
+			t.Errorf("backoff(%d) = %v, want in [%v, %v]", n, d, hi/2, hi)
+		}
+	}
+	if d := backoff(time.Millisecond, 1, &APIError{Status: 429, RetryAfter: 2 * time.Second}); d != 2*time.Second {
+		t.Errorf("backoff with Retry-After = %v", d)
+	}
+	if d := backoff(time.Millisecond, 1, &APIError{Status: 429, RetryAfter: time.Hour}); d != retryAfterMax {
+		t.Errorf("backoff with a huge Retry-After = %v, want capped at %v", d, retryAfterMax)
+	}
+}
+
+func TestRetryableStatuses(t *testing.T) {
+	for st, want := range map[int]bool{400: false, 401: false, 403: false, 404: false, 408: true, 409: true, 422: false, 429: true, 500: true, 502: true, 503: true} {
+		if got := (&APIError{Status: st}).Retryable(); got != want {
+			t.Errorf("Retryable(%d) = %v, want %v", st, got, want)
+		}
+	}
+	if retryable(context.Canceled) || !retryable(&ConnectionError{Op: "connect", Err: errors.New("x")}) {
+		t.Error("retryable: wrong for context.Canceled or a connection error")
+	}
 }

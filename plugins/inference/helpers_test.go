@@ -3,6 +3,7 @@ package inference
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,6 +64,7 @@ func newGWModel(t *testing.T, url string, opts ...Option) *Model {
 		WithBaseURL(url),
 		WithCredentials(gwTestKey, gwTestSecret),
 		WithTimeouts(2*time.Second, 2*time.Second),
+		WithLogger(slog.New(slog.DiscardHandler)),
 	}
 	m, err := NewLLM("openai/gpt-4.1-mini", append(base, opts...)...)
 	if err != nil {

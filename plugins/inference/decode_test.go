@@ -1,0 +1,217 @@
+package inference
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livekit-go/agents/session"
+)
+
+// decodeAll feeds data payloads to a decoder and ends the stream as a
+// missing [DONE] would.
+func decodeAll(lines ...string) ([]session.ChatChunk, error) {
+	var d decoder
+	var out []session.ChatChunk
+	for _, l := range lines {
+		if err := d.decodeLine([]byte(l), &out); err != nil {
+			return out, err
+		}
+	}
+	d.flush(&out)
+	return out, nil
+}
+
+func TestDecode(t *testing.T) {
+	tc := func(i int, rest string) string {
+		return `{"index":` + string(rune('0'+i)) + rest + `}`
+	}
+	tests := []struct {
+		name  string
+		lines []string
+		want  []session.ChatChunk
+	}{{
+		name: "content in order, role chunk dropped",
+		lines: []string{
+			`{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+			`{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"}}]}`,
+			`{"id":"c1","choices":[{"index":0,"delta":{"content":"lo"}}]}`,
+			`{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			`[DONE]`,
+		},
+		want: []session.ChatChunk{
+			{RequestID: "c1", Content: "Hel"},
+			{RequestID: "c1", Content: "lo"},
+			{RequestID: "c1", FinishReason: "stop"},
+		},
+	}, {
+		name: "three tool calls in one delta, arguments split, all delivered",
+		lines: []string{
+			`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[` +
+				tc(0, `,"id":"call_a","type":"function","function":{"name":"a","arguments":""}`) + `,` +
+				tc(1, `,"id":"call_b","type":"function","function":{"name":"b","arguments":"{\"x\""}`) + `,` +
+				tc(2, `,"id":"call_c","type":"function","function":{"name":"c","arguments":"{}"}`) + `]}}]}`,
+			`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[` + tc(1, `,"function":{"arguments":":1}"}`) + `,` + tc(0, `,"function":{"arguments":"{}"}`) + `]}}]}`,
+			`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+		},
+		want: []session.ChatChunk{{RequestID: "c", FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{
+			{CallID: "call_a", Name: "a", Arguments: "{}"},
+			{CallID: "call_b", Name: "b", Arguments: `{"x":1}`},
+			{CallID: "call_c", Name: "c", Arguments: "{}"},
+		}}},
+	}, {
+		name: "calls without finish_reason flushed at end of stream",
+		lines: []string{
+			`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[` + tc(0, `,"id":"x","function":{"name":"f","arguments":"{}"}`) + `]}}]}`,
+		},
+		want: []session.ChatChunk{{RequestID: "c", ToolCalls: []session.FunctionCall{{CallID: "x", Name: "f", Arguments: "{}"}}}},
+	}, {
+		name: "same index with a new id starts a new call",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"x","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"y","function":{"name":"g","arguments":"{}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+		},
+		want: []session.ChatChunk{
+			{ToolCalls: []session.FunctionCall{{CallID: "x", Name: "f", Arguments: `{"a":1}`}}},
+			{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{{CallID: "y", Name: "g", Arguments: "{}"}}},
+		},
+	}, {
+		name: "calls without index",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"x","function":{"name":"f","arguments":"{"}},{"function":{"arguments":"}"}},{"id":"y","function":{"name":"g","arguments":"{}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+		},
+		want: []session.ChatChunk{{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{
+			{CallID: "x", Name: "f", Arguments: "{}"},
+			{CallID: "y", Name: "g", Arguments: "{}"},
+		}}},
+	}, {
+		name: "think removed across split tags",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"content":"<th"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"ink>plan</thi"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"nk>Hi <b"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"> there <thi"}}]}`,
+		},
+		want: []session.ChatChunk{
+			{Content: "Hi <b"}, // "<b" cannot start a tag: released at once
+			{Content: "> there "},
+			{Content: "<thi"}, // an unfinished tag at the end was text
+		},
+	}, {
+		name: "choices by index, logprobs verbatim, delta null",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-0.5}]}},{"index":1,"delta":{"content":"b"}}]}`,
+			`{"choices":[{"index":1,"delta":null,"finish_reason":"stop"}]}`,
+		},
+		want: []session.ChatChunk{
+			{Content: "a", Logprobs: json.RawMessage(`{"content":[{"token":"a","logprob":-0.5}]}`)},
+			{Index: 1, Content: "b"},
+			{Index: 1, FinishReason: "stop"},
+		},
+	}, {
+		name: "audio and extra_content",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"audio":{"id":"au_1","data":"AAAA","transcript":"hi","expires_at":1700000000}}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"x","extra_content":{"google":{"thought_signature":"sig"}}}}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"s2"}}}]},"finish_reason":"tool_calls"}]}`,
+		},
+		want: []session.ChatChunk{
+			{Audio: &session.AudioDelta{ID: "au_1", Data: "AAAA", Transcript: "hi", ExpiresAt: 1700000000}},
+			{Content: "x", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"sig"}}`)},
+			{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{{CallID: "t", Name: "f", Arguments: "{}"}}, ExtraContent: json.RawMessage(`{"google":{"thought_signature":"s2"}}`)},
+		},
+	}, {
+		name: "usage summed, cached tokens and service tier, delivered once at the end",
+		lines: []string{
+			`{"id":"u","service_tier":"default","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":0,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":4}}}`,
+			`{"id":"u","service_tier":"flex","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":5,"total_tokens":5}}`,
+			`[DONE]`,
+		},
+		want: []session.ChatChunk{{RequestID: "u", Usage: &session.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, CachedPromptTokens: 4, ServiceTier: "flex"}}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeAll(tt.lines...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("chunks (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	_, err := decodeAll(`{"error":{"message":"overloaded","type":"server_error","code":"overloaded"}}`)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Message != "overloaded" || ae.Code != "overloaded" || !ae.InStream || !ae.Retryable() {
+		t.Errorf("error event: %#v", err)
+	}
+	_, err = decodeAll(`{"error":{"message":"bad","type":"invalid_request_error","code":400}}`)
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Retryable() {
+		t.Errorf("client error event: %#v", err)
+	}
+	_, err = decodeAll(`{"id":"x","choices":[{"index":0,"delta":{"content":"a"}`)
+	if err == nil || !strings.Contains(err.Error(), "malformed stream chunk") || !strings.Contains(err.Error(), `{\"id\":\"x\"`) {
+		t.Errorf("malformed: %v", err)
+	}
+	_, err = decodeAll(`{"choices":[{"index":-1,"delta":{}}]}`)
+	if err == nil || !strings.Contains(err.Error(), "choice index -1") {
+		t.Errorf("negative index: %v", err)
+	}
+}
+
+func TestThinkFilter(t *testing.T) {
+	in := "a<think>b</think>c<think>d</think>e"
+	want := "ace"
+	// Every way of cutting the text in two and three pieces gives the same.
+	for i := 0; i <= len(in); i++ {
+		for j := i; j <= len(in); j++ {
+			var f thinkFilter
+			got := f.push(in[:i]) + f.push(in[i:j]) + f.push(in[j:]) + f.flush()
+			if got != want {
+				t.Fatalf("cut at %d,%d: got %q, want %q", i, j, got, want)
+			}
+		}
+	}
+}
+
+// FuzzDecodeChunk feeds arbitrary data lines to the decoder: it must never
+// panic, an error must say what was wrong, and tool calls come out whole.
+func FuzzDecodeChunk(f *testing.F) {
+	f.Add([]byte(`{"id":"c","choices":[{"index":0,"delta":{"content":"<think>x</think>y"}}]}`), []byte(`[DONE]`))
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`), []byte(`{"choices":[{"index":0,"delta":null,"finish_reason":"tool_calls"}]}`))
+	f.Add([]byte(`{"error":{"message":"x","code":503}}`), []byte(``))
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":{"cached_tokens":1}}}`), []byte(`{`))
+	f.Add([]byte(`{"choices":[{"index":3,"delta":{"audio":{"id":"a"}},"logprobs":{}}]}`), []byte(`null`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var d decoder
+		var out []session.ChatChunk
+		for _, line := range [][]byte{a, b} {
+			if err := d.decodeLine(line, &out); err != nil {
+				if !strings.HasPrefix(err.Error(), "inference: ") {
+					t.Fatalf("error without package prefix: %v", err)
+				}
+				return
+			}
+		}
+		d.flush(&out)
+		d.flush(&out) // idempotent
+		for _, c := range out {
+			if c.Index < 0 {
+				t.Fatalf("negative choice index %d", c.Index)
+			}
+			for _, fc := range c.ToolCalls {
+				if fc.ID != "" {
+					t.Fatalf("tool call ID set by the decoder: %+v", fc)
+				}
+			}
+		}
+	})
+}
