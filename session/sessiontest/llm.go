@@ -15,6 +15,8 @@ import (
 type Response struct {
 	// Text is streamed as one chunk per word (spaces kept).
 	Text string
+	// Deltas, when set, are streamed as they are, before Text.
+	Deltas []string
 	// ToolCalls are delivered, complete, after the text.
 	ToolCalls []session.FunctionCall
 	// ChatErr makes Chat itself fail.
@@ -91,6 +93,9 @@ func (l *LLM) Chat(ctx context.Context, req session.ChatRequest) (session.LLMStr
 		return nil, r.ChatErr
 	}
 	var chunks []session.ChatChunk
+	for _, d := range r.Deltas {
+		chunks = append(chunks, session.ChatChunk{Content: d})
+	}
 	for _, w := range splitWords(r.Text) {
 		chunks = append(chunks, session.ChatChunk{Content: w})
 	}

@@ -1,0 +1,65 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livekit-go/agents/session"
+	"github.com/livekit-go/agents/session/sessiontest"
+)
+
+// A sentence reaches TTS when its terminator arrives, not when the next
+// token does.
+func TestSentenceGoesToTTSOnItsTerminator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Deltas: []string{"Hello", " there.", " How", " are", " you?"}, ChunkDelay: time.Second})
+		r := newVoiceRig(t, llm, nil, session.WithPreemptiveGeneration(false))
+		r.say("hi")
+		time.Sleep(500 * time.Millisecond) // commit
+		synctest.Wait()
+		time.Sleep(1500 * time.Millisecond) // "Hello", then " there." at +1 s; " How" is due at +2 s
+		synctest.Wait()
+		if diff := cmp.Diff(r.tts.Segments(), []string{"Hello there."}); diff != "" {
+			t.Errorf("TTS segments before the next token (-got +want):\n%s", diff)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(r.tts.Segments(), []string{"Hello there.", "How are you?"}); diff != "" {
+			t.Errorf("TTS segments (-got +want):\n%s", diff)
+		}
+	})
+}
+
+// A tool still running when the user interrupts finishes, and its output is
+// saved; no further LLM step follows.
+func TestInterruptedReplyKeepsToolOutput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "Let me look.", ToolCalls: []session.FunctionCall{{CallID: "1", Name: "lookup", Arguments: "{}"}}})
+		release := make(chan struct{})
+		a := &session.Agent{Tools: []session.Tool{tool("lookup", func(context.Context, string) (session.ToolResult, error) {
+			<-release
+			return session.ToolResult{Output: "found it"}, nil
+		})}}
+		r := newTextRig(t, llm, a)
+		r.text.Send("find my order")
+		synctest.Wait()
+		if err := r.s.Interrupt(); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		// The text was all shown before the interruption, so it is kept whole.
+		want := []string{"user: find my order", "assistant: Let me look.", "call lookup({})", "output lookup: found it"}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if n := len(llm.Requests()); n != 1 {
+			t.Errorf("LLM requests = %d, want no step after the interruption", n)
+		}
+	})
+}
