@@ -1,0 +1,34 @@
+// Package worker is the agent worker of LiveKit dispatch: it registers with a
+// LiveKit server (or cluster) and runs the jobs the server assigns to it.
+//
+// Many worker processes, on many machines, may register with one server under
+// the same agent name; the server spreads rooms over them, weighted by the
+// load each reports. A Worker:
+//
+//   - connects to the server's /agent websocket with a token carrying the
+//     agent grant and registers (job type, agent name, version);
+//   - answers offers (availability requests): it declines when draining, at
+//     WithMaxJobs, above the load threshold, or when the RequestFunc says no,
+//     and otherwise accepts with the participant identity, name, metadata and
+//     attributes the agent will join with;
+//   - on assignment runs the EntryPoint on its own goroutine with a Job that
+//     carries the job, the server URL and the token to join the room with,
+//     reporting the job running, then succeeded or failed (a panic fails the
+//     job, not the worker);
+//   - cancels a job's context when the server terminates the job;
+//   - reports its load and status every few seconds, and full at or above the
+//     threshold (0.7 by default, as in LiveKit Agents);
+//   - pings the server and reconnects, with exponential backoff and jitter,
+//     when the connection drops or the server falls silent; running jobs go
+//     on meanwhile;
+//   - drains on Drain: reports itself full, takes no new jobs, lets the
+//     running ones finish, cancels those still running when Drain's context
+//     ends, then stops.
+//
+// The worker does not join rooms itself: the entry point does, with
+// Job.URL and Job.Token (the agent package joins with server-sdk-go). The
+// package imports neither agent nor session.
+//
+// Messages are the protobuf livekit.WorkerMessage and livekit.ServerMessage
+// of github.com/livekit/protocol, in binary websocket frames.
+package worker
