@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,10 @@ type loop struct {
 	falseTimer     *time.Timer
 	preempt        *llmRun
 	awayTimer      *time.Timer
+
+	// sttFlush asks the audio reader to flush the STT stream (it alone
+	// may call the stream's input side).
+	sttFlush atomic.Bool
 
 	errorsInRow int
 	closing     bool
@@ -207,6 +212,9 @@ func (l *loop) startAudio() {
 					vs = nil
 				}
 			}
+			if ss != nil && l.sttFlush.Swap(false) {
+				_ = ss.Flush() // the VAD heard speech end: ask for the final now
+			}
 			if ss != nil {
 				if err := ss.Push(f); err != nil && ctx.Err() == nil {
 					s.post(func(l *loop) { l.reportError("stt", err) })
@@ -300,6 +308,7 @@ func (l *loop) onVAD(ev VADEvent) {
 	case VADStartOfSpeech:
 		l.onSpeechStart(ev.SpeechDuration)
 	case VADEndOfSpeech:
+		l.sttFlush.Store(l.s.o.stt != nil)
 		l.onSpeechEnd(ev.SpeechEndedAt)
 	}
 }

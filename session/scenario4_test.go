@@ -63,3 +63,24 @@ func TestInterruptedReplyKeepsToolOutput(t *testing.T) {
 		}
 	})
 }
+
+func TestSTTFlushedAtEndOfSpeech(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(), nil)
+		frame := session.NewSilence(sessiontest.FrameDuration, 16000, 1)
+		r.vad.StartOfSpeech()
+		r.in.Push(frame)
+		synctest.Wait()
+		r.vad.EndOfSpeech()
+		synctest.Wait()
+		r.in.Push(frame)
+		r.in.Push(frame)
+		synctest.Wait()
+		if got := r.stt.Flushes(); got != 1 {
+			t.Errorf("STT flushes = %d, want 1 after end of speech", got)
+		}
+		if got := r.stt.Frames(); got != 3 {
+			t.Errorf("STT frames = %d, want 3", got)
+		}
+	})
+}

@@ -15,7 +15,9 @@ type STT interface {
 type STTStream interface {
 	// Push sends audio.
 	Push(f AudioFrame) error
-	// Flush asks for a final transcript of what was pushed so far.
+	// Flush asks for a final transcript of what was pushed so far. The
+	// session flushes when the VAD reports the end of speech, so an STT
+	// that waits for more audio before finalising answers sooner.
 	Flush() error
 	// EndInput says no more audio follows; Recv returns io.EOF once
 	// everything was recognised.

@@ -14,11 +14,19 @@ import (
 // stream. Frames pushed into it are counted and dropped.
 type STT struct {
 	events chan session.SpeechEvent
-	mu     sync.Mutex
-	frames int
+	mu      sync.Mutex
+	frames  int
+	flushes int
 }
 
 var _ session.STT = (*STT)(nil)
+
+// Flushes returns how many times a stream was flushed.
+func (s *STT) Flushes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushes
+}
 
 // NewSTT returns an STT whose stream delivers what Emit sends.
 func NewSTT() *STT { return &STT{events: make(chan session.SpeechEvent, 64)} }
@@ -59,7 +67,12 @@ func (st *sttStream) Push(session.AudioFrame) error {
 	st.s.mu.Unlock()
 	return nil
 }
-func (st *sttStream) Flush() error    { return nil }
+func (st *sttStream) Flush() error {
+	st.s.mu.Lock()
+	st.s.flushes++
+	st.s.mu.Unlock()
+	return nil
+}
 func (st *sttStream) EndInput() error { return nil }
 func (st *sttStream) Recv() (session.SpeechEvent, error) {
 	select {
