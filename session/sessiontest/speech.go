@@ -13,7 +13,7 @@ import (
 // STT is a [session.STT] the test drives: Emit sends an event to the open
 // stream. Frames pushed into it are counted and dropped.
 type STT struct {
-	events chan session.SpeechEvent
+	events  chan session.SpeechEvent
 	mu      sync.Mutex
 	frames  int
 	flushes int
