@@ -34,7 +34,8 @@ type loop struct {
 	interim        string
 	lastFinalAt    time.Time
 	language       string
-	eouGen         int
+	eouGen         int // bumps when a pending end of turn is void
+	speechGen      int // bumps at every start of speech
 	eouTimer       *time.Timer
 	transcriptSeen bool // since the last interruption pause
 
@@ -361,6 +362,7 @@ func (l *loop) onSTT(ev SpeechEvent) {
 func (l *loop) onSpeechStart(already time.Duration) {
 	l.userSpeaking = true
 	l.speechStarted = time.Now().Add(-already)
+	l.speechGen++
 	l.eouGen++
 	stop(&l.eouTimer)
 	stop(&l.falseTimer)
@@ -368,9 +370,9 @@ func (l *loop) onSpeechStart(already time.Duration) {
 	stop(&l.interruptTimer)
 	if l.current != nil && l.current.allowInterruptions {
 		wait := max(l.s.o.minInterruptionDuration-already, 0)
-		gen := l.eouGen
+		gen := l.speechGen
 		l.interruptTimer = l.after(wait, func(l *loop) {
-			if l.eouGen == gen && l.userSpeaking {
+			if l.speechGen == gen && l.userSpeaking {
 				l.maybeInterrupt()
 			}
 		})
@@ -388,8 +390,9 @@ func (l *loop) onSpeechEnd(at time.Time) {
 	l.setUserState(UserListening)
 	if l.paused {
 		l.transcriptSeen = false
+		gen := l.speechGen // new speech bumps it: a timer that already fired must not resume
 		l.falseTimer = l.after(l.s.o.falseInterruptionTimeout, func(l *loop) {
-			if l.paused && !l.transcriptSeen {
+			if l.paused && !l.transcriptSeen && l.speechGen == gen && !l.userSpeaking {
 				l.paused = false
 				if p, ok := l.io.AudioOut.(PausableAudioOutput); ok {
 					p.Resume()
@@ -509,6 +512,11 @@ func (l *loop) commitTurn(now time.Time) {
 	l.finals, l.interim = nil, ""
 	l.speechEndedAt, l.lastFinalAt = time.Time{}, time.Time{}
 	if strings.TrimSpace(text) == "" || l.closing {
+		return
+	}
+	if n := l.s.o.minInterruptionWords; n > 0 && l.current != nil && !l.paused && len(strings.Fields(text)) < n {
+		// Too few words to interrupt the agent: a backchannel ("uh-huh"),
+		// not a turn.
 		return
 	}
 	if l.current != nil && l.current.allowInterruptions {

@@ -84,3 +84,24 @@ func TestSTTFlushedAtEndOfSpeech(t *testing.T) {
 		}
 	})
 }
+
+// With min_interruption_words set, a short backchannel over the agent is
+// neither an interruption nor a user turn.
+func TestBackchannelIsNotATurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: tenWords}), nil,
+			session.WithMinInterruptionWords(2), session.WithPreemptiveGeneration(false))
+		r.say("count")
+		time.Sleep(time.Second)
+		r.vad.StartOfSpeech()
+		time.Sleep(300 * time.Millisecond)
+		r.stt.Final("uh-huh")
+		r.vad.EndOfSpeech()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want := []string{"user: count", "assistant: " + tenWords}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}
