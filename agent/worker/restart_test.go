@@ -1,0 +1,138 @@
+package worker
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+)
+
+// privateServer is a livekit-server of the test's own, on free loopback
+// ports, that the test may kill and start again.
+type privateServer struct {
+	bin, config string
+	port        int
+	cmd         *exec.Cmd
+}
+
+func newPrivateServer(t *testing.T) *privateServer {
+	t.Helper()
+	bin, err := exec.LookPath("livekit-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("livekit-server not on PATH (scripts/test.sh puts it there)")
+		}
+		t.Skip("livekit-server not on PATH")
+	}
+	ports := freePorts(t)
+	config := filepath.Join(t.TempDir(), "livekit.yaml")
+	yaml := fmt.Sprintf(`port: %d
+bind_addresses: ["127.0.0.1"]
+development: true
+keys:
+  devkey: secret
+rtc:
+  tcp_port: %d
+  udp_port: %d
+  node_ip: 127.0.0.1
+  use_external_ip: false
+  enable_loopback_candidate: true
+  interfaces:
+    includes: [lo]
+logging:
+  level: warn
+`, ports[0], ports[1], ports[2])
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &privateServer{bin: bin, config: config, port: ports[0]}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// freePorts returns a free TCP port for HTTP, one for RTC over TCP, and a free
+// UDP port.
+func freePorts(t *testing.T) [3]int {
+	t.Helper()
+	var ports [3]int
+	for i := range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	ports[2] = u.LocalAddr().(*net.UDPAddr).Port
+	return ports
+}
+
+func (p *privateServer) url() string { return fmt.Sprintf("ws://127.0.0.1:%d", p.port) }
+
+func (p *privateServer) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, "--config", p.config)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLimit)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", p.port))
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("private livekit-server did not answer")
+}
+
+// stop kills the server, as a crash would.
+func (p *privateServer) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+func TestLiveReconnectAfterServerRestart(t *testing.T) {
+	testServer(t) // live tests only
+	p := newPrivateServer(t)
+	p.start(t)
+	s := newLiveServer(p.url(), "devkey", "secret")
+	name := uniqueName("go-restart")
+	w := startLiveWorker(t, s, joinAndHold, WithAgentName(name), WithReconnectBackoff(50*time.Millisecond, time.Second))
+	first := w.ID()
+
+	room := uniqueName("before-restart")
+	s.createRoom(t, room, &livekit.RoomAgentDispatch{AgentName: name})
+	s.agentIn(t, room)
+
+	p.stop()
+	p.start(t)
+	deadline := time.Now().Add(waitLimit)
+	for id := w.ID(); id == "" || id == first; id = w.ID() {
+		if time.Now().After(deadline) {
+			t.Fatal("worker did not register with the restarted server")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	room2 := uniqueName("after-restart")
+	s.createRoom(t, room2, &livekit.RoomAgentDispatch{AgentName: name})
+	s.agentIn(t, room2)
+}
