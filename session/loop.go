@@ -536,7 +536,7 @@ func (l *loop) commitTurn(now time.Time) {
 		if p.userText == text && p.chatVersion == l.chatVersion && p.agentVersion == l.agentVersion {
 			h.req.preempt = p
 		} else {
-			p.discard(ErrPreemptiveDiscarded)
+			p.cancel(ErrPreemptiveDiscarded)
 		}
 	}
 	l.enqueue(h)
@@ -551,7 +551,7 @@ func (l *loop) maybePreempt() {
 		return // the reply would wait anyway
 	}
 	if l.preempt != nil {
-		l.preempt.discard(ErrPreemptiveDiscarded)
+		l.preempt.cancel(ErrPreemptiveDiscarded)
 		l.preempt = nil
 	}
 	text := strings.Join(l.finals, " ")
@@ -569,8 +569,7 @@ func (l *loop) maybePreempt() {
 
 func (l *loop) enqueue(h *SpeechHandle) {
 	if l.closing {
-		h.stop(ErrSessionClosed)
-		h.finish()
+		drop(h, ErrSessionClosed)
 		return
 	}
 	l.emit(SpeechCreatedEvent{Speech: h, Source: h.req.source})
@@ -586,7 +585,7 @@ func (l *loop) next() {
 		h := l.queue[0]
 		l.queue = l.queue[1:]
 		if h.Interrupted() {
-			h.finish()
+			drop(h, ErrInterrupted)
 			continue
 		}
 		l.startSpeech(h)
@@ -657,6 +656,16 @@ func (l *loop) interruptCurrent(cause error) {
 	l.setAgentState(AgentListening)
 }
 
+// drop ends a speech that never started, and the preemptive generation it
+// was to use (without waiting for it: the session's wait group does).
+func drop(h *SpeechHandle, cause error) {
+	h.stop(cause)
+	if p := h.req.preempt; p != nil {
+		p.cancel(ErrPreemptiveDiscarded)
+	}
+	h.finish()
+}
+
 func (l *loop) interruptSpeech(h *SpeechHandle, force bool) {
 	if h == l.current {
 		if h.allowInterruptions || force {
@@ -667,8 +676,7 @@ func (l *loop) interruptSpeech(h *SpeechHandle, force bool) {
 	for i, q := range l.queue {
 		if q == h {
 			l.queue = append(l.queue[:i], l.queue[i+1:]...)
-			h.stop(ErrInterrupted)
-			h.finish()
+			drop(h, ErrInterrupted)
 			return
 		}
 	}
@@ -678,8 +686,7 @@ func (l *loop) interruptAll() {
 	kept := l.queue[:0]
 	for _, q := range l.queue {
 		if q.allowInterruptions {
-			q.stop(ErrInterrupted)
-			q.finish()
+			drop(q, ErrInterrupted)
 			continue
 		}
 		kept = append(kept, q)
@@ -770,12 +777,11 @@ func (l *loop) shutdown(reason CloseReason, err error) {
 	stop(&l.falseTimer)
 	stop(&l.awayTimer)
 	if l.preempt != nil {
-		l.preempt.discard(ErrPreemptiveDiscarded)
+		l.preempt.cancel(ErrPreemptiveDiscarded)
 		l.preempt = nil
 	}
 	for _, q := range l.queue {
-		q.stop(ErrSessionClosed)
-		q.finish()
+		drop(q, ErrSessionClosed)
 	}
 	l.queue = nil
 	if l.current != nil {

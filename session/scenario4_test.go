@@ -105,3 +105,20 @@ func TestBackchannelIsNotATurn(t *testing.T) {
 		}
 	})
 }
+
+// A vetoed turn ends the preemptive generation started for it at once.
+func TestVetoEndsPreemptiveGeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "Never said.", TTFT: time.Hour})
+		a := &session.Agent{OnUserTurnCompleted: func(context.Context, *session.ChatContext, *session.ChatMessage) error {
+			return session.ErrStopResponse
+		}}
+		r := newVoiceRig(t, llm, a)
+		r.say("hi")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(llm.Cancelled(), []error{session.ErrPreemptiveDiscarded}, cmpErrors); diff != "" {
+			t.Errorf("cancel causes (-got +want):\n%s", diff)
+		}
+	})
+}

@@ -54,6 +54,10 @@ func (t *task) runSay(ctx context.Context) {
 
 func (t *task) runReply(ctx context.Context) {
 	req := t.h.req
+	if req.preempt != nil {
+		// Unused (a veto, an error) or used and done: either way, end it.
+		defer req.preempt.discard(ErrPreemptiveDiscarded)
+	}
 	t.metrics.SpeechID = t.h.id
 	chat := t.chat
 	if req.userMsg != nil {
