@@ -7,6 +7,10 @@
 // before a long reply is done. Text passes through [Clean] (no control bytes
 // or invalid UTF-8 reach C) and [SplitSentences].
 //
+// [TTS] also implements session.TTS: [TTS.Stream] buffers pushed text until
+// Flush, synthesizes it, and returns it as 20 ms frames that carry the
+// flushed text.
+//
 // Flite keeps global state and is not documented as reentrant, so calls into
 // it are serialized by one process-wide lock; a [TTS] is safe for concurrent
 // use. Synthesis holds no C memory between calls, so there is nothing to

@@ -15,6 +15,9 @@
 //   - [WithKeywords] or [WithKeywordList]: keyphrase spotting in free
 //     speech; Text lists the phrases heard, in order.
 //
+// [STT] adapts this to session.STT: one Decoder per stream, room audio of
+// any rate brought to 16 kHz mono, a final result followed by end of speech.
+//
 // A Decoder holds a C decoder (the dictionary alone is tens of MB) and is not
 // safe for concurrent use; Close frees it. Decoder creation and release are
 // serialized process-wide because sphinxbase keeps global state; decoding

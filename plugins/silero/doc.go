@@ -17,6 +17,10 @@
 // positions, the window's probability, and the segment's audio with the
 // prefix padding (500 ms) before it.
 //
+// *VAD also implements session.VAD: [VAD.Stream] resamples room audio to
+// 16 kHz mono and reports start and end of speech, with the moment speech
+// really ended for endpointing.
+//
 // Everything C is freed by Close: a Detector's tensors, the VAD's session,
 // and the runtime once the last of them is closed.
 package silero
