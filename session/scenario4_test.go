@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -121,4 +122,18 @@ func TestVetoEndsPreemptiveGeneration(t *testing.T) {
 			t.Errorf("cancel causes (-got +want):\n%s", diff)
 		}
 	})
+}
+
+func TestStartAfterClose(t *testing.T) {
+	s, err := session.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context(), &session.Agent{}, session.IO{}); !errors.Is(err, session.ErrSessionClosed) {
+		t.Errorf("Start after Close = %v, want ErrSessionClosed", err)
+	}
+	<-s.Done()
 }

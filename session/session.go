@@ -70,6 +70,10 @@ func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 		s.mu.Unlock()
 		return errors.New("session: already started")
 	}
+	if s.closing {
+		s.mu.Unlock()
+		return ErrSessionClosed
+	}
 	s.started = true
 	s.agent = agent
 	sctx, cancel := context.WithCancelCause(ctx)
