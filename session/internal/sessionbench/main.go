@@ -9,8 +9,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +39,7 @@ type rig struct {
 func run(n, turns int) error {
 	before := memInUse()
 	goroutinesBefore := runtime.NumGoroutine()
-	llm := &sessiontest.LLM{Respond: func(session.ChatRequest) sessiontest.Response {
-		return sessiontest.Response{Text: "Sure, I can help with that. What city are you in?"}
-	}}
+	llm := instantLLM{words: strings.SplitAfter("Sure, I can help with that. What city are you in?", " ")}
 	rigs := make([]*rig, n)
 	for i := range rigs {
 		r := &rig{in: sessiontest.NewTextInput(), replies: make(chan struct{}, 1)}
@@ -101,6 +101,34 @@ func memInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
 }
+
+// instantLLM answers every request with the same words at once and, unlike
+// sessiontest.LLM, keeps no record of requests, so memory figures are the
+// session's own.
+type instantLLM struct{ words []string }
+
+func (l instantLLM) Chat(ctx context.Context, _ session.ChatRequest) (session.LLMStream, error) {
+	return &instantStream{ctx: ctx, words: l.words}, nil
+}
+
+type instantStream struct {
+	ctx   context.Context
+	words []string
+}
+
+func (s *instantStream) Recv() (session.ChatChunk, error) {
+	if err := s.ctx.Err(); err != nil {
+		return session.ChatChunk{}, err
+	}
+	if len(s.words) == 0 {
+		return session.ChatChunk{}, io.EOF
+	}
+	w := s.words[0]
+	s.words = s.words[1:]
+	return session.ChatChunk{Content: w}, nil
+}
+
+func (s *instantStream) Close() error { return nil }
 
 type discardText struct{}
 
