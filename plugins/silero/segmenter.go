@@ -40,7 +40,7 @@ func newSegmenter(c *config) segmenter {
 
 // window takes one window's samples and raw probability and appends the
 // resulting events to evs.
-func (s *segmenter) window(win []int16, raw float64, evs []Event) []Event {
+func (s *segmenter) window(win []int16, raw float64, evs []Event) (out []Event) {
 	if !s.primed {
 		s.filtered, s.primed = raw, true
 	} else {
@@ -52,7 +52,9 @@ func (s *segmenter) window(win []int16, raw float64, evs []Event) []Event {
 	s.pos += n
 	s.keep(win, winStart)
 
-	evs = append(evs, Event{Type: Inference, At: s.pos, Probability: p, Speaking: s.speaking})
+	evs = append(evs, Event{Type: Inference, At: s.pos, Probability: p})
+	inf := len(evs) - 1
+	defer func() { out[inf].Speaking = s.speaking }() // the state this window leaves
 
 	if p >= s.act || (s.speaking && p > s.deact) {
 		if s.speechRun == 0 && !s.speaking { // a pause inside speech keeps its start

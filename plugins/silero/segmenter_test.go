@@ -90,6 +90,21 @@ func TestSegmenterRules(t *testing.T) {
 	}
 }
 
+func TestSegmenterSpeakingFlag(t *testing.T) {
+	cfg := defaultConfig()
+	s := newSegmenter(&cfg)
+	win := make([]int16, WindowSize)
+	var got []bool
+	for _, p := range []float64{1, 1, 1} {
+		s.filtered, s.primed = p, true
+		got = append(got, s.window(win, p, nil)[0].Speaking)
+	}
+	// 50 ms of speech is reached in the second window.
+	if diff := cmp.Diff(got, []bool{false, true, true}); diff != "" {
+		t.Errorf("Speaking after each window (-got +want):\n%s", diff)
+	}
+}
+
 func TestSegmenterSmoothing(t *testing.T) {
 	cfg := defaultConfig()
 	s := newSegmenter(&cfg)
