@@ -12,26 +12,29 @@ import (
 
 // The wire shape of a chat.completion.chunk, reduced to what a chunk
 // carries. go-openai's typed chunk drops several of these (audio,
-// extra_content, cached tokens, service_tier, verbatim logprobs).
+// extra_content, cached tokens, service_tier, verbatim logprobs). Field
+// types are chosen so that a typical content chunk allocates little: the
+// repeated id and service tier are reused, null raw values stay nil, and
+// delta is a value (a null delta decodes as an empty one).
 type (
 	sseChunk struct {
-		ID          string          `json:"id"`
-		Choices     []sseChoice     `json:"choices"`
-		Usage       *sseUsage       `json:"usage"`
-		ServiceTier string          `json:"service_tier"`
-		Error       json.RawMessage `json:"error"`
+		ID          reusedString `json:"id"`
+		Choices     []sseChoice  `json:"choices"`
+		Usage       *sseUsage    `json:"usage"`
+		ServiceTier reusedString `json:"service_tier"`
+		Error       rawJSON      `json:"error"`
 	}
 	sseChoice struct {
-		Index        int             `json:"index"`
-		Delta        *sseDelta       `json:"delta"`
-		Logprobs     json.RawMessage `json:"logprobs"`
-		FinishReason *string         `json:"finish_reason"`
+		Index        int      `json:"index"`
+		Delta        sseDelta `json:"delta"`
+		Logprobs     rawJSON  `json:"logprobs"`
+		FinishReason string   `json:"finish_reason"`
 	}
 	sseDelta struct {
-		Content      *string         `json:"content"`
-		ToolCalls    []sseToolCall   `json:"tool_calls"`
-		Audio        *sseAudio       `json:"audio"`
-		ExtraContent json.RawMessage `json:"extra_content"`
+		Content      string        `json:"content"`
+		ToolCalls    []sseToolCall `json:"tool_calls"`
+		Audio        *sseAudio     `json:"audio"`
+		ExtraContent rawJSON       `json:"extra_content"`
 	}
 	sseToolCall struct {
 		Index    *int   `json:"index"`
@@ -40,7 +43,7 @@ type (
 			Name      string `json:"name"`
 			Arguments string `json:"arguments"`
 		} `json:"function"`
-		ExtraContent json.RawMessage `json:"extra_content"`
+		ExtraContent rawJSON `json:"extra_content"`
 	}
 	sseAudio struct {
 		ID         string `json:"id"`
@@ -58,10 +61,47 @@ type (
 	}
 )
 
+// rawJSON is a json.RawMessage that stays nil for null, so absent and null
+// values cost no copy.
+type rawJSON json.RawMessage
+
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	*r = append((*r)[:0:0], b...)
+	return nil
+}
+
+// reusedString decodes a JSON string, keeping the string it held before when
+// the text is the same: every chunk repeats the completion id and service
+// tier, and this saves a string per chunk.
+type reusedString string
+
+func (r *reusedString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		if string(b[1:len(b)-1]) != string(*r) { // compared without allocating
+			*r = reusedString(b[1 : len(b)-1])
+		}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*r = reusedString(s)
+	return nil
+}
+
 // decoder turns the data lines of one response into chat chunks: content in
 // order with <think> sections removed, tool calls accumulated and handed out
 // whole, usage summed and handed out once at the end.
 type decoder struct {
+	w          sseChunk // reused between lines; see decodeLine
 	id         string
 	calls      []pendingCall // in arrival order
 	think      []thinkFilter // by choice index
@@ -96,23 +136,27 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		d.flush(out)
 		return nil
 	}
-	var w sseChunk
-	if err := json.Unmarshal(line, &w); err != nil {
+	// Reuse the previous line's choices: encoding/json decodes into slice
+	// elements in place without zeroing them, so they are cleared first.
+	// The id and tier are kept to be reused (see reusedString).
+	w := &d.w
+	choices := w.Choices[:cap(w.Choices)]
+	clear(choices)
+	*w = sseChunk{ID: w.ID, ServiceTier: w.ServiceTier, Choices: choices[:0]}
+	if err := json.Unmarshal(line, w); err != nil {
 		return fmt.Errorf("inference: malformed stream chunk (%v): %q", err, echo(line))
 	}
-	if len(w.Error) > 0 && string(w.Error) != "null" {
+	if len(w.Error) > 0 {
 		e := &APIError{InStream: true}
 		fillFromErrorJSON(e, line)
 		if e.Message == "" {
-			e.Message = rawText(w.Error)
+			e.Message = rawText(json.RawMessage(w.Error))
 		}
 		return e
 	}
-	if w.ID != "" && w.ID != d.id {
-		d.id = w.ID
-	}
+	d.id = string(w.ID)
 	if w.ServiceTier != "" {
-		d.tier = w.ServiceTier
+		d.tier = string(w.ServiceTier)
 	}
 	for i := range w.Choices {
 		if err := d.choice(&w.Choices[i], out); err != nil {
@@ -140,27 +184,26 @@ func (d *decoder) choice(c *sseChoice, out *[]session.ChatChunk) error {
 		return fmt.Errorf("inference: malformed stream chunk: choice index %d", c.Index)
 	}
 	ch := session.ChatChunk{RequestID: d.id, Index: c.Index}
-	if !isNull(c.Logprobs) {
-		ch.Logprobs = c.Logprobs
+	if c.Logprobs != nil {
+		ch.Logprobs = json.RawMessage(c.Logprobs)
 	}
-	if dl := c.Delta; dl != nil {
-		if dl.Content != nil && *dl.Content != "" {
-			ch.Content = d.thinkFor(c.Index).push(*dl.Content)
-		}
-		for i := range dl.ToolCalls {
-			if err := d.toolDelta(c.Index, &dl.ToolCalls[i], &ch); err != nil {
-				return err
-			}
-		}
-		if a := dl.Audio; a != nil {
-			ch.Audio = &session.AudioDelta{ID: a.ID, Data: a.Data, Transcript: a.Transcript, ExpiresAt: a.ExpiresAt}
-		}
-		if !isNull(dl.ExtraContent) {
-			ch.ExtraContent = dl.ExtraContent
+	dl := &c.Delta
+	if dl.Content != "" {
+		ch.Content = d.thinkFor(c.Index).push(dl.Content)
+	}
+	for i := range dl.ToolCalls {
+		if err := d.toolDelta(c.Index, &dl.ToolCalls[i], &ch); err != nil {
+			return err
 		}
 	}
-	if c.FinishReason != nil && *c.FinishReason != "" {
-		ch.FinishReason = *c.FinishReason
+	if a := dl.Audio; a != nil {
+		ch.Audio = &session.AudioDelta{ID: a.ID, Data: a.Data, Transcript: a.Transcript, ExpiresAt: a.ExpiresAt}
+	}
+	if dl.ExtraContent != nil {
+		ch.ExtraContent = json.RawMessage(dl.ExtraContent)
+	}
+	if c.FinishReason != "" {
+		ch.FinishReason = c.FinishReason
 		d.flushChoice(c.Index, &ch)
 	}
 	d.emit(ch, out)
@@ -205,8 +248,8 @@ func (d *decoder) toolDelta(choice int, tc *sseToolCall, ch *session.ChatChunk) 
 		p.name = tc.Function.Name
 	}
 	p.args = append(p.args, tc.Function.Arguments...)
-	if !isNull(tc.ExtraContent) {
-		p.extra = tc.ExtraContent
+	if tc.ExtraContent != nil {
+		p.extra = json.RawMessage(tc.ExtraContent)
 	}
 	return nil
 }
@@ -336,8 +379,6 @@ func (d *decoder) thinkFor(choice int) *thinkFilter {
 	}
 	return &d.think[choice]
 }
-
-func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 func echo(line []byte) []byte {
 	if len(line) > maxLineEcho {

@@ -33,7 +33,8 @@ type stream struct {
 	// Owned by the Recv goroutine.
 	oa        *openai.ChatCompletionStream
 	dec       decoder
-	queue     []session.ChatChunk
+	queue     []session.ChatChunk // decoded, not yet returned: queue[head:]
+	head      int
 	delivered bool // a chunk reached the caller: no more retries
 	err       error
 
@@ -109,10 +110,14 @@ func (s *stream) try() error {
 // when it is retryable and retries remain.
 func (s *stream) Recv() (session.ChatChunk, error) {
 	for {
-		if len(s.queue) > 0 {
-			c := s.queue[0]
-			s.queue[0] = session.ChatChunk{}
-			s.queue = s.queue[1:]
+		if s.head < len(s.queue) {
+			c := s.queue[s.head]
+			s.queue[s.head] = session.ChatChunk{}
+			s.head++
+			if s.head == len(s.queue) {
+				// Reuse the queue's array: most lines yield one chunk.
+				s.queue, s.head = s.queue[:0], 0
+			}
 			s.delivered = true
 			return c, nil
 		}
@@ -146,6 +151,7 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 		}
 		err = fromOpenAIError(s.ctx, err)
 		if !s.delivered && len(s.queue) == 0 && retryable(err) {
+			s.dec = decoder{}
 			s.cur.end(err)
 			if err = s.open(err); err == nil {
 				continue
