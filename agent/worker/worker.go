@@ -148,7 +148,7 @@ func (w *Worker) ActiveJobs() int {
 // ends, the jobs' contexts are cancelled with cause ErrStopped and Run waits
 // for them to return. Run returns nil after such a stop, and an error only when
 // it cannot serve: the server refused the credentials, or WithMaxRetries was
-// exhausted. A worker runs once.
+// exhausted. A worker runs once; Run after Drain returns an error at once.
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.started {
@@ -200,6 +200,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 	err := w.waitIdle(ctx)
 	if err != nil {
 		w.mu.Lock()
+		w.closing = true // an assignment still on its way must not start a job now
 		for _, rj := range w.jobs {
 			rj.cancel(ErrDrainTimeout)
 		}
@@ -416,7 +417,13 @@ func (w *Worker) onOffer(ctx, jobBase context.Context, s *session, req *livekit.
 func (w *Worker) answerOffer(ctx, jobBase context.Context, s *session, job *livekit.Job) {
 	log := w.log.With("job_id", job.GetId(), "room", job.GetRoom().GetName())
 	decline := func(reason string) {
-		log.Info("worker: declined job", "reason", reason)
+		// Offers turned down on purpose are routine for a worker without
+		// a name, which is offered every new room.
+		level := slog.LevelInfo
+		if reason == "rejected" {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "worker: declined job", "reason", reason)
 		_ = s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_Availability{
 			Availability: &livekit.AvailabilityResponse{JobId: job.GetId(), Available: false},
 		}})
@@ -435,10 +442,12 @@ func (w *Worker) answerOffer(ctx, jobBase context.Context, s *session, job *live
 		var err error
 		acc, err = w.callRequest(ctx, job)
 		if err != nil {
-			if !errors.Is(err, ErrRejected) {
+			if errors.Is(err, ErrRejected) {
+				decline("rejected")
+			} else {
 				log.Warn("worker: request function failed", "err", err)
+				decline("request function failed")
 			}
-			decline("request function declined")
 			return
 		}
 	}
