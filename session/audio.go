@@ -57,7 +57,8 @@ type AudioOutput interface {
 	// (or was cleared), WaitForPlayout returns.
 	Flush()
 	// ClearBuffer drops all queued audio at once (barge-in). A pending
-	// WaitForPlayout returns with Interrupted set.
+	// WaitForPlayout returns with Interrupted set. With nothing queued or
+	// flushed it does nothing: it must not cut the next segment.
 	ClearBuffer()
 	// WaitForPlayout waits for the segment ended by Flush and reports how
 	// much of it was heard.

@@ -137,3 +137,37 @@ func TestStartAfterClose(t *testing.T) {
 	}
 	<-s.Done()
 }
+
+// An interruption that lands while no audio is queued (between tool steps)
+// must not cut the next speech.
+func TestIdleClearDoesNotCutNextSpeech(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "Checking.", ToolCalls: []session.FunctionCall{{CallID: "1", Name: "slow", Arguments: "{}"}}})
+		release := make(chan struct{})
+		a := &session.Agent{Tools: []session.Tool{tool("slow", func(context.Context, string) (session.ToolResult, error) {
+			<-release
+			return session.ToolResult{Output: "done"}, nil
+		})}}
+		r := newVoiceRig(t, llm, a, session.WithPreemptiveGeneration(false))
+		r.say("check")
+		time.Sleep(2 * time.Second) // commit, "Checking." played out; the tool still runs
+		synctest.Wait()
+		if err := r.s.Interrupt(); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		h, err := r.s.Say("All good now.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		segs := r.out.Segments()
+		if last := segs[len(segs)-1]; last.Interrupted || last.Position != 600*time.Millisecond {
+			t.Errorf("last playback = %+v, want all 600ms of the Say", last)
+		}
+	})
+}

@@ -201,7 +201,7 @@ func (o *AudioOutput) Flush() {
 // ClearBuffer implements [session.AudioOutput].
 func (o *AudioOutput) ClearBuffer() {
 	o.mu.Lock()
-	if !o.cleared {
+	if !o.cleared && (o.queued > 0 || o.flushed) {
 		o.cleared = true
 		o.clearedAt = o.position(time.Now())
 		o.signal()
@@ -359,7 +359,7 @@ func (o *DiscardAudioOutput) Flush() {}
 // ClearBuffer implements [session.AudioOutput].
 func (o *DiscardAudioOutput) ClearBuffer() {
 	o.mu.Lock()
-	o.cleared = true
+	o.cleared = o.queued > 0
 	o.mu.Unlock()
 }
 
