@@ -21,15 +21,13 @@ func TestStreamAt48k(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan []session.VADEventType, 1)
-	go func() { // exits when Recv fails: after Close below
+	go func() { // exits after the end of speech, or when Recv fails
 		var types []session.VADEventType
+		defer func() { got <- types }()
 		for {
 			e, err := st.Recv()
 			if err != nil {
-				if err != io.EOF {
-					t.Errorf("Recv: %v", err)
-				}
-				got <- types
+				t.Errorf("Recv: %v", err)
 				return
 			}
 			types = append(types, e.Type)
@@ -37,6 +35,7 @@ func TestStreamAt48k(t *testing.T) {
 				if e.SpeechDuration < time.Second || e.SpeechEndedAt.IsZero() {
 					t.Errorf("end of speech: %+v", e)
 				}
+				return
 			}
 		}
 	}()
@@ -50,12 +49,16 @@ func TestStreamAt48k(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
 	want := []session.VADEventType{session.VADStartOfSpeech, session.VADEndOfSpeech}
 	if g := <-got; len(g) != 2 || g[0] != want[0] || g[1] != want[1] {
 		t.Errorf("events %v, want %v", g, want)
+	}
+	// Close ends Recv cleanly, whatever was still queued.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); err != io.EOF {
+		t.Errorf("Recv after Close: %v, want io.EOF", err)
 	}
 	if err := st.Push(session.NewSilence(10*time.Millisecond, 16000, 1)); err == nil {
 		t.Error("Push after Close succeeded")
