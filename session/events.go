@@ -48,13 +48,14 @@ type UserInputTranscribedEvent struct {
 
 // ConversationItemAddedEvent reports an item added to history: a user or
 // assistant message (assistant messages once their speech ended, cut to
-// what was played when interrupted).
+// what was played when interrupted), a function call or its output. Item
+// is a copy; changing it does not change history.
 type ConversationItemAddedEvent struct {
 	Item ChatItem
 }
 
 // FunctionToolsExecutedEvent reports one tool step: the calls and their
-// outputs, in the order the model made them.
+// outputs (copies), in the order the model made them.
 type FunctionToolsExecutedEvent struct {
 	Calls   []*FunctionCall
 	Outputs []*FunctionCallOutput

@@ -717,8 +717,11 @@ func (l *loop) addItems(items ...ChatItem) {
 	}
 	l.s.mu.Unlock()
 	l.chatVersion++
-	for _, it := range items {
-		l.emit(ConversationItemAddedEvent{Item: it})
+	if l.s.o.onEvent != nil {
+		// A copy: history items must not change once added (snapshot).
+		for _, it := range NewChatContext(items...).Copy().Items {
+			l.emit(ConversationItemAddedEvent{Item: it})
+		}
 	}
 }
 

@@ -137,11 +137,21 @@ func (t *task) runReply(ctx context.Context) {
 			items = append(items, o)
 		}
 		if len(items) > 0 {
+			// History and events get their own copies: the task keeps
+			// reading its items for the next step.
 			posted := NewChatContext(items...).Copy().Items
+			var ev FunctionToolsExecutedEvent
+			if len(calls) > 0 {
+				c := NewChatContext(items[len(items)-2*len(calls):]...).Copy().Items
+				for i := range calls {
+					ev.Calls = append(ev.Calls, c[i].(*FunctionCall))
+					ev.Outputs = append(ev.Outputs, c[len(calls)+i].(*FunctionCallOutput))
+				}
+			}
 			t.post(func(l *loop) {
 				l.addItems(posted...)
-				if len(calls) > 0 {
-					l.emit(FunctionToolsExecutedEvent{Calls: calls, Outputs: outs})
+				if len(ev.Calls) > 0 {
+					l.emit(ev)
 				}
 			})
 		}
