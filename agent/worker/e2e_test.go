@@ -409,3 +409,39 @@ func TestLiveTwoProcesses(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveDeleteDispatchTerminatesJob(t *testing.T) {
+	s := testServer(t)
+	name := uniqueName("go-terminate")
+	causes := make(chan error, 1)
+	startLiveWorker(t, s, func(ctx context.Context, job *Job) error {
+		room, err := lksdk.ConnectToRoomWithToken(job.URL, job.Token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false))
+		if err != nil {
+			return err
+		}
+		defer room.Disconnect()
+		room.LocalParticipant.SetAttributes(map[string]string{agentStateAttribute: "listening"})
+		<-ctx.Done() // only the worker ends this job
+		causes <- context.Cause(ctx)
+		return ctx.Err()
+	}, WithAgentName(name))
+
+	room := uniqueName("terminate")
+	s.createRoom(t, room)
+	d, err := s.dispatch.CreateDispatch(t.Context(), &livekit.CreateAgentDispatchRequest{AgentName: name, Room: room})
+	if err != nil {
+		t.Fatalf("CreateDispatch: %v", err)
+	}
+	s.agentIn(t, room)
+	if _, err := s.dispatch.DeleteDispatch(t.Context(), &livekit.DeleteAgentDispatchRequest{DispatchId: d.GetId(), Room: room}); err != nil {
+		t.Fatalf("DeleteDispatch: %v", err)
+	}
+	select {
+	case cause := <-causes:
+		if !errors.Is(cause, ErrJobTerminated) {
+			t.Errorf("job ended with cause %v, want ErrJobTerminated", cause)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("job not terminated after its dispatch was deleted")
+	}
+}
