@@ -558,9 +558,7 @@ func (l *loop) maybePreempt() {
 	chat := l.snapshot()
 	chat.Add(&ChatMessage{Role: RoleUser, Content: text})
 	req := buildRequest(l.agent, chat, speechRequest{}, l.agent.toolDefs(), ToolChoice{})
-	ctx, cancel := context.WithCancelCause(l.ctx)
-	r := startLLM(ctx, l.s, req)
-	r.cancel = cancel
+	r := startLLM(l.ctx, l.s, req)
 	r.userText, r.chatVersion, r.agentVersion = text, l.chatVersion, l.agentVersion
 	l.preempt = r
 }
