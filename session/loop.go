@@ -33,7 +33,6 @@ type loop struct {
 	finals         []string
 	interim        string
 	lastFinalAt    time.Time
-	language       string
 	eouGen         int // bumps when a pending end of turn is void
 	speechGen      int // bumps at every start of speech
 	eouTimer       *time.Timer
@@ -329,9 +328,6 @@ func (l *loop) onSTT(ev SpeechEvent) {
 		}
 	case SpeechInterim, SpeechFinal:
 		l.emit(UserInputTranscribedEvent{Text: ev.Text, Final: ev.Type == SpeechFinal, Language: ev.Language, Confidence: ev.Confidence})
-		if ev.Language != "" {
-			l.language = ev.Language
-		}
 		if ev.Type == SpeechFinal {
 			if t := strings.TrimSpace(ev.Text); t != "" {
 				l.finals = append(l.finals, t)
@@ -605,7 +601,6 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 		chat:  l.snapshot(),
 		audio: l.audioMode(),
 		io:    l.io,
-		lang:  l.language,
 		sctx:  l.ctx,
 	}
 	if !h.req.say {

@@ -23,7 +23,6 @@ type task struct {
 	chat  *ChatContext
 	audio bool
 	io    IO
-	lang  string
 	sctx  context.Context // the session's: tools and playout waits outlive the reply
 
 	firstOnce sync.Once
