@@ -24,7 +24,8 @@
 //
 // Streams follow one shape: Recv returns io.EOF once at a clean end, Close is
 // idempotent and safe while Recv is blocked, and the context passed when the
-// stream was opened cancels it. [Chunks] adapts a stream to an iter.Seq2.
+// stream was opened cancels it. [Chunks], [SpeechEvents],
+// [SynthesizedFrames] and [VADEvents] adapt streams to iter.Seq2.
 //
 // A [Session] runs the turn loop: one goroutine owns its state (who speaks,
 // the current speech, history) and everything else posts work to it. VAD
