@@ -511,3 +511,18 @@ func TestFaultCloseDuringRecv(t *testing.T) {
 		t.Fatalf("Recv after Close: %v", err)
 	}
 }
+
+func TestFaultNoHeadersInTime(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		<-r.Context().Done() // never answers
+	})
+	m := newGWModel(t, srv.URL, WithTimeouts(50*time.Millisecond, time.Second), WithMaxRetries(1))
+	_, err := m.Chat(t.Context(), gwRequest())
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Phase != "first byte" {
+		t.Fatalf("err = %v, want a first-byte *TimeoutError", err)
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+}

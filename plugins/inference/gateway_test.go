@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,4 +192,36 @@ func TestRetryableStatuses(t *testing.T) {
 	if retryable(context.Canceled) || !retryable(&ConnectionError{Op: "connect", Err: errors.New("x")}) {
 		t.Error("retryable: wrong for context.Canceled or a connection error")
 	}
+}
+
+func TestConcurrentStreams(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		for range 20 {
+			s.content("x")
+		}
+		s.done()
+	})
+	m := newGWModel(t, srv.URL)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			st, err := m.Chat(t.Context(), gwRequest())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer st.Close()
+			if i%4 == 0 {
+				return // closed without reading
+			}
+			if d := drain(t, st); d.err != nil || d.content != strings.Repeat("x", 20) {
+				t.Errorf("got %q, %v", d.content, d.err)
+			}
+			if _, err := st.Recv(); err != io.EOF {
+				t.Errorf("Recv after the end = %v, want io.EOF again", err)
+			}
+		})
+	}
+	wg.Wait()
 }

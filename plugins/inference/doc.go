@@ -1,0 +1,49 @@
+// Package inference is the LiveKit Inference plugin: a [session.LLM] that
+// streams chat completions from the LiveKit Inference gateway.
+//
+// [LLM] (or [NewLLM]) builds a [Model]. Its Chat runs a request through a
+// chain of middleware, each doing one thing, in this order: merge the
+// persistent and per-call model options, validate them, apply the model
+// family's rules, apply the tool rules, then the user's [WithMiddleware]
+// steps, and finally send it to the gateway.
+//
+// # Sending
+//
+// The gateway step streams through go-openai's CreateChatCompletionStream,
+// but go-openai only carries the request: it is given the model alone, and
+// the HTTPDoer under it swaps in the exact JSON body, signs the gateway token
+// (an HS256 JWT with the inference grant, signed once and reused until two
+// minutes before it expires), and adds the X-LiveKit-* headers (provider,
+// priority, and the room, job and agent ids of [session.JobInfoFrom]). The
+// default transport keeps many idle connections per host, since a worker
+// streams from one gateway host for many sessions at once; [WithHTTPClient]
+// replaces it.
+//
+// # Errors, retries and timeouts
+//
+// Failures are typed: [*APIError] (an HTTP status or an error event in the
+// stream, with the request id, a capped body and Retryable), a
+// [*ConnectionError] and a [*TimeoutError]; errors.As finds them in what Chat
+// and Recv return. A request is retried only while nothing of it has reached
+// the caller: on 408, 409, 429 and 5xx, connection errors, timeouts, and
+// error events or drops before the first chunk; at most [WithMaxRetries]
+// times, honouring Retry-After and Retry-After-Ms, else backing off
+// exponentially with jitter. Two timeouts apply ([WithTimeouts]): one for the
+// connection, the response headers and the first body byte, and one for the
+// silence between two reads. No deadline covers the whole stream.
+//
+// # Streams
+//
+// The stream returned by Chat follows [session.LLMStream]: Recv returns
+// content deltas in order (with <think> sections removed, also when their
+// tags are split across deltas), each tool call once and whole (all of them,
+// however many share a delta, flushed at finish_reason, [DONE] or the end of
+// the body), logprobs, audio deltas and extra_content verbatim, and the
+// usage once, on the last chunk. Tool calls carry the provider's id in
+// CallID and leave ID empty: the session gives chat items their ids when it
+// adds them. Recv returns io.EOF after the last chunk; after Close it returns
+// [session.ErrStreamClosed]; after the context is cancelled, the context's
+// cause. Close is idempotent and unblocks a blocked Recv.
+//
+// [WithMetrics] receives one [Metrics] per request when its stream ends.
+package inference
