@@ -40,6 +40,8 @@ func TestRegistersAndRunsJob(t *testing.T) {
 	},
 		WithAgentName("tester"),
 		WithVersion("1.2.3"),
+		WithNamespace("ns"),
+		WithPermissions(&livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, Hidden: true}),
 		WithRequestFunc(func(ctx context.Context, job *livekit.Job) (Acceptance, error) {
 			return Acceptance{Name: "Tester", Metadata: "m", Attributes: map[string]string{"k": "v"}}, nil
 		}),
@@ -47,7 +49,11 @@ func TestRegistersAndRunsJob(t *testing.T) {
 	stop := runWorker(t, w)
 
 	reg := f.register(t)
-	wantReg := &livekit.RegisterWorkerRequest{Type: livekit.JobType_JT_ROOM, AgentName: "tester", Version: "1.2.3"}
+	ns := "ns"
+	wantReg := &livekit.RegisterWorkerRequest{
+		Type: livekit.JobType_JT_ROOM, AgentName: "tester", Version: "1.2.3", Namespace: &ns,
+		AllowedPermissions: &livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, Hidden: true},
+	}
 	if diff := cmp.Diff(reg, wantReg, protocmp.Transform()); diff != "" {
 		t.Errorf("register request (-got +want):\n%s", diff)
 	}
