@@ -420,6 +420,7 @@ func (l *loop) maybeInterrupt() {
 		}
 	}
 	if p, ok := l.io.AudioOut.(PausableAudioOutput); ok && l.audioMode() && l.s.o.falseInterruptionTimeout > 0 && !l.transcriptSeenSinceSpeech() {
+		l.log.Debug("speech paused: possible interruption", "speech_id", h.id)
 		p.Pause()
 		l.paused = true
 		l.transcriptSeen = false
@@ -519,6 +520,7 @@ func (l *loop) commitTurn(now time.Time) {
 		// The user's new turn wins over what the agent was saying.
 		l.interruptCurrent(ErrInterrupted)
 	}
+	l.log.Debug("user turn committed", "words", len(strings.Fields(text)), "since_speech_end", sinceOrZero(speechEnd, now))
 	h := newSpeech(l.s, true, speechRequest{
 		source:       "user_turn",
 		userMsg:      &ChatMessage{Role: RoleUser, Content: text},
@@ -636,6 +638,7 @@ func (l *loop) interruptCurrent(cause error) {
 	}
 	stop(&l.interruptTimer)
 	stop(&l.falseTimer)
+	l.log.Debug("speech interrupted", "speech_id", h.id, "cause", cause)
 	h.stop(cause)
 	if out := l.io.AudioOut; out != nil {
 		out.ClearBuffer()
@@ -768,6 +771,7 @@ func (l *loop) shutdown(reason CloseReason, err error) {
 	}
 	l.closing = true
 	l.closeReason, l.closeErr = reason, err
+	l.log.Debug("session closing", "reason", reason, "err", err)
 	stop(&l.eouTimer)
 	stop(&l.interruptTimer)
 	stop(&l.falseTimer)
@@ -792,6 +796,13 @@ func (l *loop) shutdown(reason CloseReason, err error) {
 		s.wg.Wait()
 		s.post(func(l *loop) { l.workersDone = true })
 	}()
+}
+
+func sinceOrZero(from, now time.Time) time.Duration {
+	if from.IsZero() {
+		return 0
+	}
+	return now.Sub(from)
 }
 
 var errNoLLM = errors.New("session: no LLM configured")
