@@ -171,3 +171,38 @@ func TestIdleClearDoesNotCutNextSpeech(t *testing.T) {
 		}
 	})
 }
+
+type failingTTS struct{}
+
+func (failingTTS) Stream(context.Context) (session.TTSStream, error) {
+	return nil, sessiontest.ErrScripted
+}
+
+// A TTS that always fails closes the session after three replies even
+// though the LLM answers each time: errors count until the agent speaks.
+func TestTTSErrorsInARowClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		s, err := session.New(session.WithLLM(sessiontest.NewLLM()), session.WithTTS(failingTTS{}), session.WithEventHandler(rec.Handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := sessiontest.NewTextInput()
+		if err := s.Start(t.Context(), &session.Agent{}, session.IO{Text: in, AudioOut: sessiontest.NewAudioOutput()}); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, text := range []string{"one", "two", "three"} {
+			in.Send(text)
+			synctest.Wait()
+		}
+		<-s.Done()
+		c := sessiontest.Of[session.CloseEvent](rec)
+		if len(c) != 1 || c[0].Reason != session.CloseError {
+			t.Errorf("close events = %+v, want reason error", c)
+		}
+		if n := len(sessiontest.Of[session.ErrorEvent](rec)); n != 3 {
+			t.Errorf("error events = %d, want 3", n)
+		}
+	})
+}

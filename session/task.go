@@ -159,9 +159,6 @@ func (t *task) runReply(ctx context.Context) {
 			t.post(func(l *loop) { l.reportError("llm", err) })
 			return
 		}
-		if ctx.Err() == nil {
-			t.post(func(l *loop) { l.resetErrors() })
-		}
 		if handoff != nil {
 			old := t.agent
 			t.post(func(l *loop) { l.enterAgent(old, handoff) })
@@ -418,6 +415,7 @@ func (t *task) firstOutput() {
 		}
 		h := t.h
 		t.post(func(l *loop) {
+			l.resetErrors() // the pipeline works again: errors are no longer "in a row"
 			if l.current == h && !l.paused && !h.Interrupted() {
 				l.setAgentState(AgentSpeaking)
 			}
