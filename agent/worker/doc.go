@@ -23,7 +23,8 @@
 //     on meanwhile;
 //   - drains on Drain: reports itself full, takes no new jobs, lets the
 //     running ones finish, cancels those still running when Drain's context
-//     ends, then stops.
+//     ends, then stops. RunAndDrain runs until a context ends (a SIGTERM)
+//     and drains then.
 //
 // The worker does not join rooms itself: the entry point does, with
 // Job.URL and Job.Token (the agent package joins with server-sdk-go). The

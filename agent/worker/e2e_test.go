@@ -277,7 +277,7 @@ func helperMain() int {
 	ctx, stop := signalContext()
 	defer stop()
 	runErr := make(chan error, 1)
-	go func() { runErr <- w.Run(context.Background()) }() // exits after Drain
+	go func() { runErr <- w.RunAndDrain(ctx, 10*time.Second) }() // exits after SIGTERM and the drain
 	for w.ID() == "" {
 		select {
 		case err := <-runErr:
@@ -287,17 +287,12 @@ func helperMain() int {
 		}
 	}
 	fmt.Println("READY")
-	<-ctx.Done()
-	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	drainErr := w.Drain(dctx)
 	if err := <-runErr; err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 3 // the drain timed out
+		}
 		return 1
-	}
-	if drainErr != nil {
-		fmt.Fprintln(os.Stderr, "drain:", drainErr)
-		return 3
 	}
 	return 0
 }

@@ -38,20 +38,11 @@ func Example() {
 		return
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- w.Run(context.Background()) }() // ends after Drain
 	sig, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	select {
-	case err := <-errc:
+	// Until the signal, serve; then take no new jobs and give the running
+	// ones ten minutes.
+	if err := w.RunAndDrain(sig, 10*time.Minute); err != nil {
 		slog.Error("worker", "err", err)
-		return
-	case <-sig.Done():
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := w.Drain(ctx); err != nil {
-		slog.Warn("drain", "err", err)
-	}
-	<-errc
 }

@@ -177,6 +177,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	return err
 }
 
+// RunAndDrain runs the worker until ctx ends (a SIGTERM, typically), then
+// drains it: no new jobs, and the running ones get up to timeout to finish
+// before they are cancelled. It returns Run's error, or Drain's if the
+// timeout cut jobs short.
+func (w *Worker) RunAndDrain(ctx context.Context, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(context.WithoutCancel(ctx)) }() // exits after the Drain below
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	drainErr := w.Drain(dctx)
+	if err := <-errc; err != nil {
+		return err
+	}
+	return drainErr
+}
+
 // Drain stops taking jobs (the worker reports itself full), waits for the
 // running jobs to end, then stops Run. If ctx ends first, the remaining jobs'
 // contexts are cancelled with cause ErrDrainTimeout and Drain waits for their

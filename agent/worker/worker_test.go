@@ -453,3 +453,32 @@ func TestParseCPULine(t *testing.T) {
 		t.Errorf("cpu load %v outside [0, 1]", l)
 	}
 }
+
+func TestRunAndDrain(t *testing.T) {
+	f := newFakeServer(t)
+	release := make(chan struct{})
+	w := newTestWorker(t, f.url(), func(ctx context.Context, job *Job) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- w.RunAndDrain(ctx, time.Hour) }() // exits once drained
+	f.register(t)
+	f.startJob(t, "J")
+
+	cancel() // the signal
+	f.next(t, "draining status", func(m *livekit.WorkerMessage) bool { return m.GetUpdateWorker().GetDraining() })
+	close(release)
+	if s := f.jobStatus(t, "J", true).GetStatus(); s != livekit.JobStatus_JS_SUCCESS {
+		t.Errorf("status %v, want JS_SUCCESS: the job had time to finish", s)
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("RunAndDrain: %v", err)
+	}
+}
