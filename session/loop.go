@@ -143,22 +143,40 @@ func (l *loop) startInputs() {
 	}
 }
 
+// sttReopenInterval is the least time between two attempts to open an STT
+// stream, so a failing STT is retried without spinning on every frame.
+const sttReopenInterval = time.Second
+
+// sttConn is one STT stream and its reader.
+type sttConn struct {
+	stream  STTStream
+	failed  atomic.Bool // the reader saw the stream fail
+	closing atomic.Bool // the audio reader closed it: errors are expected
+}
+
+// startAudio starts the goroutines that feed the user's audio to the VAD
+// and the STT and read what they say. It runs before the loop handles
+// anything, so it reports by posting like any other goroutine.
 func (l *loop) startAudio() {
 	s, ctx := l.s, l.ctx
+	report := func(source string, err error) {
+		if ctx.Err() == nil {
+			s.post(func(l *loop) { l.reportError(source, err) })
+		}
+	}
 	var vs VADStream
-	var ss STTStream
 	if s.o.vad != nil {
 		v, err := s.o.vad.Stream(ctx)
 		if err != nil {
-			l.reportError("vad", err)
+			report("vad", err)
 		} else {
 			vs = v
-			s.spawn(func() { // exits when the stream ends (closed below)
+			s.spawn(func() { // exits when the stream ends (closed by the audio reader)
 				for {
 					ev, err := v.Recv()
 					if err != nil {
-						if err != io.EOF && ctx.Err() == nil {
-							s.post(func(l *loop) { l.reportError("vad", err) })
+						if err != io.EOF && !errors.Is(err, ErrStreamClosed) {
+							report("vad", err)
 						}
 						return
 					}
@@ -167,60 +185,83 @@ func (l *loop) startAudio() {
 			})
 		}
 	}
-	if s.o.stt != nil {
+	var stt *sttConn
+	var sttOpened time.Time
+	openSTT := func() {
+		sttOpened = time.Now()
 		st, err := s.o.stt.Stream(ctx)
 		if err != nil {
-			l.reportError("stt", err)
-		} else {
-			ss = st
-			s.spawn(func() { // exits when the stream ends (closed below)
-				for {
-					ev, err := st.Recv()
-					if err != nil {
-						if err != io.EOF && ctx.Err() == nil {
-							s.post(func(l *loop) { l.reportError("stt", err) })
-						}
-						return
-					}
-					s.post(func(l *loop) { l.onSTT(ev) })
-				}
-			})
+			report("stt", err)
+			return
 		}
+		c := &sttConn{stream: st}
+		stt = c
+		s.spawn(func() { // exits when the stream ends (closed by the audio reader)
+			for {
+				ev, err := st.Recv()
+				if err != nil {
+					if err != io.EOF && !c.closing.Load() {
+						c.failed.Store(true)
+						report("stt", err)
+					}
+					return
+				}
+				s.post(func(l *loop) { l.onSTT(ev) })
+			}
+		})
+	}
+	closeSTT := func() {
+		stt.closing.Store(true)
+		_ = stt.stream.Close()
+		stt = nil
+	}
+	if s.o.stt != nil {
+		openSTT()
 	}
 	s.spawn(func() { // exits when the input ends or ctx ends; closes the streams
 		defer func() {
 			if vs != nil {
 				_ = vs.Close()
 			}
-			if ss != nil {
-				_ = ss.Close()
+			if stt != nil {
+				closeSTT()
 			}
 		}()
 		for {
 			f, err := l.io.Audio.RecvFrame(ctx)
 			if err != nil {
-				if ss != nil {
-					_ = ss.EndInput()
+				if stt != nil {
+					_ = stt.stream.EndInput()
 				}
 				s.post(func(l *loop) { l.inputEnded("audio", err) })
 				return
 			}
 			if vs != nil {
-				if err := vs.Push(f); err != nil && ctx.Err() == nil {
-					s.post(func(l *loop) { l.reportError("vad", err) })
+				if err := vs.Push(f); err != nil {
+					report("vad", err)
 					_ = vs.Close()
 					vs = nil
 				}
 			}
-			if ss != nil && l.sttFlush.Swap(false) {
-				_ = ss.Flush() // the VAD heard speech end: ask for the final now
+			if s.o.stt == nil {
+				continue
 			}
-			if ss != nil {
-				if err := ss.Push(f); err != nil && ctx.Err() == nil {
-					s.post(func(l *loop) { l.reportError("stt", err) })
-					_ = ss.Close()
-					ss = nil
-				}
+			// One failed connection must not leave the session deaf: reopen.
+			if stt != nil && stt.failed.Load() {
+				closeSTT()
+			}
+			if stt == nil && time.Since(sttOpened) >= sttReopenInterval {
+				openSTT()
+			}
+			if stt == nil {
+				continue
+			}
+			if l.sttFlush.Swap(false) {
+				_ = stt.stream.Flush() // the VAD heard speech end: ask for the final now
+			}
+			if err := stt.stream.Push(f); err != nil {
+				report("stt", err)
+				closeSTT()
 			}
 		}
 	})

@@ -206,3 +206,34 @@ func TestTTSErrorsInARowClose(t *testing.T) {
 		}
 	})
 }
+
+// A failed STT stream is reported and reopened, so the session hears again.
+func TestSTTReopensAfterFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: "Hi again."}), nil)
+		frame := session.NewSilence(sessiontest.FrameDuration, 16000, 1)
+		r.stt.Fail(sessiontest.ErrScripted)
+		synctest.Wait()
+		r.in.Push(frame) // too soon to reopen
+		synctest.Wait()
+		if n := r.stt.Streams(); n != 1 {
+			t.Fatalf("streams = %d right after the failure, want 1", n)
+		}
+		time.Sleep(time.Second)
+		r.in.Push(frame)
+		synctest.Wait()
+		if n := r.stt.Streams(); n != 2 {
+			t.Fatalf("streams = %d after a second, want 2 (reopened)", n)
+		}
+		r.say("hello")
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(history(r.s), []string{"user: hello", "assistant: Hi again."}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		errs := sessiontest.Of[session.ErrorEvent](r.rec)
+		if len(errs) != 1 || errs[0].Source != "stt" {
+			t.Errorf("errors = %+v, want the one stt failure", errs)
+		}
+	})
+}

@@ -14,9 +14,11 @@ import (
 // stream. Frames pushed into it are counted and dropped.
 type STT struct {
 	events  chan session.SpeechEvent
+	fail    chan error
 	mu      sync.Mutex
 	frames  int
 	flushes int
+	streams int
 }
 
 var _ session.STT = (*STT)(nil)
@@ -29,7 +31,20 @@ func (s *STT) Flushes() int {
 }
 
 // NewSTT returns an STT whose stream delivers what Emit sends.
-func NewSTT() *STT { return &STT{events: make(chan session.SpeechEvent, 64)} }
+func NewSTT() *STT {
+	return &STT{events: make(chan session.SpeechEvent, 64), fail: make(chan error, 1)}
+}
+
+// Fail makes the open stream's Recv return err, as a dropped connection
+// would.
+func (s *STT) Fail(err error) { s.fail <- err }
+
+// Streams returns how many streams were opened.
+func (s *STT) Streams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams
+}
 
 // Emit queues an event for the session.
 func (s *STT) Emit(ev session.SpeechEvent) { s.events <- ev }
@@ -51,6 +66,9 @@ func (s *STT) Frames() int {
 
 // Stream implements [session.STT].
 func (s *STT) Stream(ctx context.Context) (session.STTStream, error) {
+	s.mu.Lock()
+	s.streams++
+	s.mu.Unlock()
 	return &sttStream{s: s, ctx: ctx, closed: make(chan struct{})}, nil
 }
 
@@ -78,6 +96,8 @@ func (st *sttStream) Recv() (session.SpeechEvent, error) {
 	select {
 	case ev := <-st.s.events:
 		return ev, nil
+	case err := <-st.s.fail:
+		return session.SpeechEvent{}, err
 	case <-st.closed:
 		return session.SpeechEvent{}, io.EOF
 	case <-st.ctx.Done():
