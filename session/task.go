@@ -549,7 +549,12 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 		out.ClearBuffer()
 	}
 	out.Flush()
-	pr, _ := out.WaitForPlayout(context.WithoutCancel(ctx))
+	// Not the reply's context: an interrupted reply still needs the
+	// position. The session's, so a broken output cannot hold up Close.
+	pr, err := out.WaitForPlayout(t.sctx)
+	if err != nil {
+		pr = PlaybackResult{Interrupted: true}
+	}
 	if to := t.io.TextOut; to != nil {
 		to.Flush()
 	}
