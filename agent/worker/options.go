@@ -219,7 +219,8 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 }
 
 // WithMaxRetries makes Run give up after n failed connection attempts in a
-// row (0, the default, retries until the context ends).
+// row (0, the default, retries until the context ends). A connection lost
+// sooner than the backoff maximum after registering counts as failed.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

@@ -275,10 +275,16 @@ func (w *Worker) connectLoop(ctx, jobBase context.Context) error {
 	for {
 		s, err := w.connect(ctx)
 		if err == nil {
-			failures = 0
+			start := time.Now()
 			err = w.serve(ctx, jobBase, s)
 			if ctx.Err() != nil {
 				return nil
+			}
+			// A connection that lasted starts the backoff afresh; one
+			// the server drops at once counts as a failed attempt, so a
+			// server that accepts and drops is not hammered.
+			if time.Since(start) > w.cfg.backoffMax {
+				failures = 0
 			}
 			w.log.Warn("worker: connection to LiveKit lost", "err", err)
 		} else {
