@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,38 +32,9 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 1
 	}
 
-	chat := session.NewChatContext()
-	chat.AddMessage(session.RoleSystem, *instructions)
-	failed := false
-	lines := bufio.NewScanner(stdin)
-	lines.Buffer(make([]byte, 64*1024), 1<<20)
-	for lines.Scan() {
-		text := strings.TrimSpace(lines.Text())
-		if text == "" {
-			continue
-		}
-		chat.AddMessage(session.RoleUser, text)
-		reply, err := streamReply(ctx, llm, chat, stdout)
-		if err != nil {
-			// The partial reply was shown but is not kept: history holds
-			// only complete turns.
-			fmt.Fprintf(stderr, "voice-agent: %v\n", err)
-			failed = true
-			if ctx.Err() != nil {
-				return 1
-			}
-			continue
-		}
-		chat.AddMessage(session.RoleAssistant, reply)
-	}
-	if err := lines.Err(); err != nil {
-		fmt.Fprintf(stderr, "voice-agent: reading input: %v\n", err)
-		return 1
-	}
-	if failed {
-		return 1
-	}
-	return 0
+	// The session's text mode keeps the conversation, runs the agent's
+	// tools and reports failed replies (chat_session.go).
+	return runChatSession(ctx, llm, *instructions, stdin, stdout, stderr)
 }
 
 // chatLLM picks the LLM: LiveKit Inference when a gateway or credentials are
@@ -108,32 +77,4 @@ func chatLLM(model, provider, options string, stderr io.Writer, getenv func(stri
 		opts = append(opts, inference.WithProvider(provider))
 	}
 	return inference.NewLLM(model, opts...)
-}
-
-// streamReply streams one reply to out and returns its text.
-func streamReply(ctx context.Context, llm session.LLM, chat *session.ChatContext, out io.Writer) (string, error) {
-	stream, err := llm.Chat(ctx, session.ChatRequest{Chat: chat})
-	if err != nil {
-		return "", err
-	}
-	defer stream.Close()
-	var reply strings.Builder
-	for chunk, err := range session.Chunks(stream) {
-		if err != nil {
-			fmt.Fprintln(out)
-			return "", err
-		}
-		if chunk.Index != 0 || chunk.Content == "" {
-			continue
-		}
-		reply.WriteString(chunk.Content)
-		if _, err := io.WriteString(out, chunk.Content); err != nil {
-			return "", err
-		}
-	}
-	fmt.Fprintln(out)
-	if reply.Len() == 0 {
-		return "", errors.New("the model sent no text")
-	}
-	return reply.String(), nil
 }
