@@ -65,6 +65,14 @@ type AudioOutput interface {
 	WaitForPlayout(ctx context.Context) (PlaybackResult, error)
 }
 
+// PlaybackPositioner is an [AudioOutput] that can say how much of the
+// current segment has played. The session uses it to show the agent's words
+// on the text output as they are heard; without it, it goes by the clock.
+type PlaybackPositioner interface {
+	AudioOutput
+	PlaybackPosition() time.Duration
+}
+
 // PlaybackResult is how a segment of agent audio ended.
 type PlaybackResult struct {
 	// Position is how much of the segment was played.

@@ -237,3 +237,30 @@ func TestSTTReopensAfterFailure(t *testing.T) {
 		}
 	})
 }
+
+// The agent's words reach the text output as they are heard, sentence by
+// sentence, and an interruption stops them where playback stopped.
+func TestTranscriptFollowsPlayout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "One two. Three four. Five six."}) // 400 ms each
+		r := newVoiceRig(t, llm, nil, session.WithPreemptiveGeneration(false), session.WithFalseInterruptionTimeout(0))
+		r.say("count")
+		time.Sleep(500 * time.Millisecond) // commit; playout starts
+		synctest.Wait()
+		if got := r.tout.Current(); got != "One two." {
+			t.Errorf("text at 0 ms = %q, want the first sentence only", got)
+		}
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		if got := r.tout.Current(); got != "One two. Three four." {
+			t.Errorf("text at 500 ms = %q, want two sentences", got)
+		}
+		r.s.Interrupt()
+		synctest.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(r.tout.Messages(), []string{"One two. Three four."}); diff != "" {
+			t.Errorf("text messages (-got +want):\n%s", diff)
+		}
+	})
+}

@@ -28,6 +28,7 @@ type task struct {
 	firstOnce sync.Once
 	metrics   TurnMetrics
 	ttsStart  atomic.Int64 // unix nanos of the first text pushed to TTS
+	startedAt atomic.Int64 // unix nanos of this step's first frame out
 }
 
 func (t *task) post(fn func(*loop)) { t.s.post(fn) }
@@ -504,7 +505,22 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 
 	out := t.io.AudioOut
 	var segs []segment
+	var captured time.Duration // audio handed to the output so far
 	newSeg := true
+	// The agent's words go to the text output as they are heard: each
+	// segment when playout reaches it.
+	var cues chan textCue
+	played := make(chan struct{}) // closed once playout finished whole
+	shown := make(chan struct{})
+	if to := t.io.TextOut; to != nil {
+		cues = make(chan textCue, 256)
+		go func() { // exits when cues is closed or ctx ends
+			defer close(shown)
+			t.showText(ctx, to, cues, played)
+		}()
+	} else {
+		close(shown)
+	}
 	for {
 		a, err := stream.Recv()
 		if err != nil {
@@ -524,20 +540,21 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 		if newSeg || segs[len(segs)-1].text != a.Text {
 			segs = append(segs, segment{text: a.Text})
 			newSeg = false
-			if to := t.io.TextOut; to != nil && a.Text != "" {
-				sep := ""
-				if len(segs) > 1 {
-					sep = " "
+			if cues != nil && a.Text != "" {
+				select {
+				case cues <- textCue{at: captured, text: a.Text}:
+				case <-ctx.Done():
 				}
-				_ = to.CaptureText(ctx, sep+a.Text)
 			}
 		}
 		if err := out.CaptureFrame(ctx, a.Frame); err != nil {
 			break
 		}
 		t.firstOutput()
+		t.startedAt.CompareAndSwap(0, time.Now().UnixNano())
 		seg := &segs[len(segs)-1]
 		seg.dur += a.Frame.Duration()
+		captured += a.Frame.Duration()
 		if a.SegmentEnd {
 			seg.ended = true
 			newSeg = true
@@ -555,6 +572,14 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 	if err != nil {
 		pr = PlaybackResult{Interrupted: true}
 	}
+	if cues != nil {
+		close(cues)
+	}
+	if !pr.Interrupted && ctx.Err() == nil {
+		close(played) // all heard: show what is left at once
+	}
+	<-shown
+	t.startedAt.Store(0)
 	if to := t.io.TextOut; to != nil {
 		to.Flush()
 	}
@@ -563,6 +588,52 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 		return speakResult{text: all, played: strings.TrimSpace(all)}
 	}
 	return speakResult{text: all, played: playedText(segs, pr.Position), interrupted: true}
+}
+
+// textCue is a segment's text and where in the playout it starts.
+type textCue struct {
+	at   time.Duration
+	text string
+}
+
+// showText writes each cue's text when playout reaches it: by the output's
+// own position when it reports one, else by the clock since the first
+// frame went out. It stops when the reply's context ends (the rest was not
+// heard) and shows everything left once played is closed.
+func (t *task) showText(ctx context.Context, to TextOutput, cues <-chan textCue, played <-chan struct{}) {
+	pos := func() time.Duration {
+		if p, ok := t.io.AudioOut.(PlaybackPositioner); ok {
+			return p.PlaybackPosition()
+		}
+		start := t.startedAt.Load()
+		if start == 0 {
+			return 0
+		}
+		return time.Since(time.Unix(0, start))
+	}
+	sep := ""
+	for c := range cues {
+		for wait := c.at - pos(); wait > 0; wait = c.at - pos() {
+			timer := time.NewTimer(wait)
+			select {
+			case <-timer.C:
+			case <-played:
+				timer.Stop()
+				wait = 0
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			}
+			if wait == 0 {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		_ = to.CaptureText(ctx, sep+c.text)
+		sep = " "
+	}
 }
 
 // charDuration estimates how long a character takes to say, for segments

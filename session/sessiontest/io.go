@@ -108,6 +108,13 @@ func (o *TextOutput) Flush() {
 	o.mu.Unlock()
 }
 
+// Current returns the message being written, not yet flushed.
+func (o *TextOutput) Current() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.cur.String()
+}
+
 // Messages returns the flushed messages.
 func (o *TextOutput) Messages() []string {
 	o.mu.Lock()
@@ -136,7 +143,10 @@ type AudioOutput struct {
 	onFrame  func()
 }
 
-var _ session.PausableAudioOutput = (*AudioOutput)(nil)
+var (
+	_ session.PausableAudioOutput = (*AudioOutput)(nil)
+	_ session.PlaybackPositioner  = (*AudioOutput)(nil)
+)
 
 // NewAudioOutput returns an idle output.
 func NewAudioOutput() *AudioOutput { return &AudioOutput{changed: make(chan struct{})} }
@@ -230,6 +240,13 @@ func (o *AudioOutput) Resume() {
 		o.signal()
 	}
 	o.mu.Unlock()
+}
+
+// PlaybackPosition implements [session.PlaybackPositioner].
+func (o *AudioOutput) PlaybackPosition() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.position(time.Now())
 }
 
 // Paused reports whether the output is paused.
