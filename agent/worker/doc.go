@@ -26,6 +26,9 @@
 //     ends, then stops. RunAndDrain runs until a context ends (a SIGTERM)
 //     and drains then.
 //
+// DirectJob makes a Job for a named room without dispatch (the token signed
+// locally), so the same entry point serves a development "connect" mode.
+//
 // The worker does not join rooms itself: the entry point does, with
 // Job.URL and Job.Token (the agent package joins with server-sdk-go). The
 // package imports neither agent nor session.

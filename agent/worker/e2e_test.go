@@ -450,3 +450,24 @@ func TestLiveDeleteDispatchTerminatesJob(t *testing.T) {
 		t.Fatal("job not terminated after its dispatch was deleted")
 	}
 }
+
+func TestLiveDirectJob(t *testing.T) {
+	s := testServer(t)
+	room := uniqueName("direct")
+	s.createRoom(t, room)
+	job, err := DirectJob(s.url, s.key, s.secret, room, Acceptance{Name: "Direct"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- joinAndHold(ctx, job) }() // exits when ctx is cancelled
+	p := s.agentAs(t, room, job.Participant.Identity)
+	if p.GetName() != "Direct" {
+		t.Errorf("agent named %q, want Direct", p.GetName())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}

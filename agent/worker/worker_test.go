@@ -482,3 +482,19 @@ func TestRunAndDrain(t *testing.T) {
 		t.Errorf("RunAndDrain: %v", err)
 	}
 }
+
+func TestDirectJobValidates(t *testing.T) {
+	if _, err := DirectJob("ws://x", "k", "s", "", Acceptance{}); err == nil {
+		t.Error("DirectJob without a room: nil error")
+	}
+	if _, err := DirectJob("ftp://x", "k", "s", "r", Acceptance{}); err == nil {
+		t.Error("DirectJob with a bad URL: nil error")
+	}
+	if _, err := DirectJob("ws://x", "", "", "r", Acceptance{}); err == nil {
+		t.Error("DirectJob without keys: nil error")
+	}
+	j, err := DirectJob("ws://x", "k", "s", "r", Acceptance{})
+	if err != nil || j.RoomName() != "r" || j.Participant.Identity != "agent-"+j.ID() || j.Token == "" {
+		t.Errorf("DirectJob = %+v, %v", j, err)
+	}
+}
