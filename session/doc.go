@@ -16,7 +16,8 @@
 //   - [VAD] opens a [VADStream] of [VADEvent]s; a [TurnDetector] says
 //     whether the user finished.
 //   - [AudioInput], [TextInput], [AudioOutput] (with the played position,
-//     clear on interrupt; [PausableAudioOutput] for false interruptions)
+//     clear on interrupt; [PausableAudioOutput] for false interruptions,
+//     [PlaybackPositioner] to time the agent's transcript)
 //     and [TextOutput] connect a [Session] to a room, a console or fakes,
 //     gathered in an [IO].
 //   - A [Tool] is a function the model may call; an [Agent] is instructions,
