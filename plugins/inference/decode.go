@@ -61,6 +61,16 @@ type (
 	}
 )
 
+// reset empties w for the next line, keeping the backing array of its
+// choices (encoding/json decodes into slice elements in place without
+// zeroing them, so they are cleared) and the id and tier to be reused (see
+// reusedString).
+func (w *sseChunk) reset() {
+	choices := w.Choices[:cap(w.Choices)]
+	clear(choices)
+	*w = sseChunk{ID: w.ID, ServiceTier: w.ServiceTier, Choices: choices[:0]}
+}
+
 // rawJSON is a json.RawMessage that stays nil for null, so absent and null
 // values cost no copy.
 type rawJSON json.RawMessage
@@ -136,15 +146,13 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		d.flush(out)
 		return nil
 	}
-	// Reuse the previous line's choices: encoding/json decodes into slice
-	// elements in place without zeroing them, so they are cleared first.
-	// The id and tier are kept to be reused (see reusedString).
 	w := &d.w
-	choices := w.Choices[:cap(w.Choices)]
-	clear(choices)
-	*w = sseChunk{ID: w.ID, ServiceTier: w.ServiceTier, Choices: choices[:0]}
-	if err := json.Unmarshal(line, w); err != nil {
-		return fmt.Errorf("inference: malformed stream chunk (%v): %q", err, echo(line))
+	w.reset()
+	if !json.Valid(line) || !fastParse(line, w) {
+		w.reset()
+		if err := json.Unmarshal(line, w); err != nil {
+			return fmt.Errorf("inference: malformed stream chunk (%v): %q", err, echo(line))
+		}
 	}
 	if len(w.Error) > 0 {
 		e := &APIError{InStream: true}

@@ -215,3 +215,46 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastParse checks the reflection-free parser against encoding/json:
+// whenever it accepts a line, it must decode it exactly as encoding/json
+// does.
+func FuzzFastParse(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","service_tier":"default","system_fingerprint":"fp","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`,
+		`{"id":"c","choices":[{"index":1,"delta":{"content":"a\"b\u00e9\ud83d\ude00"},"logprobs":{"content":[{"token":"a","logprob":-1e-3,"bytes":[97]}]},"finish_reason":"stop"}],"obfuscation":"xyz"}`,
+		`{"choices":[{"index":0,"delta":null,"finish_reason":"length"},{"index":2,"delta":{"extra_content":{"g":[1,{"a":"}"}]}}}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1}}`,
+		`{"Choices":[{"Index":3}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0}]}}]}`,
+		`{"id":null,"choices":null,"error":null}`,
+		`{"choices":[{"logprobs":{"a":1},"logprobs":null}]}`,
+		"{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}",
+		`{"ſervice_tier":"x","choices":[{"delta":{"ConTent":"y"}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if !json.Valid(line) {
+			return
+		}
+		var fast sseChunk
+		fast.ID = "prev"
+		if !fastParse(line, &fast) {
+			return
+		}
+		slow := sseChunk{ID: "prev"}
+		if err := json.Unmarshal(line, &slow); err != nil {
+			t.Fatalf("fastParse accepted %s, encoding/json rejects it: %v", line, err)
+		}
+		if len(fast.Choices) == 0 {
+			fast.Choices = nil
+		}
+		if len(slow.Choices) == 0 {
+			slow.Choices = nil
+		}
+		if diff := cmp.Diff(fast, slow); diff != "" {
+			t.Fatalf("fastParse differs from encoding/json on %s (-fast +json):\n%s", line, diff)
+		}
+	})
+}

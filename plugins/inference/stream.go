@@ -18,9 +18,8 @@ import (
 // stream is the session.LLMStream of one request. Recv is for one goroutine;
 // Close may be called from any goroutine, also while Recv is blocked.
 //
-// After Close, Recv returns session.ErrStreamClosed (unless the stream had
-// already ended, then it keeps returning how it ended). When ctx is
-// cancelled, Recv returns context.Cause(ctx).
+// After Close, Recv returns session.ErrStreamClosed. When ctx is cancelled,
+// Recv returns context.Cause(ctx).
 type stream struct {
 	g     *gateway
 	model string
@@ -110,6 +109,15 @@ func (s *stream) try() error {
 // when it is retryable and retries remain.
 func (s *stream) Recv() (session.ChatChunk, error) {
 	for {
+		select {
+		case <-s.closed:
+			// Nothing more after Close, not even chunks already decoded.
+			if s.err == nil {
+				s.end(session.ErrStreamClosed)
+			}
+			return session.ChatChunk{}, session.ErrStreamClosed
+		default:
+		}
 		if s.head < len(s.queue) {
 			c := s.queue[s.head]
 			s.queue[s.head] = session.ChatChunk{}
@@ -123,13 +131,6 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 		}
 		if s.err != nil {
 			return session.ChatChunk{}, s.err
-		}
-		select {
-		case <-s.closed:
-			// Lines go-openai has buffered are not handed out after Close.
-			s.end(session.ErrStreamClosed)
-			continue
-		default:
 		}
 		raw, err := s.oa.RecvRaw()
 		if err == nil {
