@@ -366,3 +366,41 @@ func BenchmarkSileroRTF(b *testing.B) {
 	}
 	b.ReportMetric(float64(samples)/SampleRate/time.Since(start).Seconds(), "rtf")
 }
+
+// BenchmarkSileroRTFStreams runs one detector per CPU in parallel on the
+// shared model and reports the real-time factor of each stream, to show
+// how many live streams a machine can carry.
+func BenchmarkSileroRTFStreams(b *testing.B) {
+	v := load(b)
+	pcm := concat(speech(b, "The quick brown fox jumps over the lazy dog."), make([]int16, SampleRate))
+	var mu sync.Mutex
+	var samples int
+	var busy time.Duration
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		d, err := v.NewDetector()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer d.Close()
+		n := 0
+		start := time.Now()
+		for pb.Next() {
+			for i := 0; i+320 <= len(pcm); i += 320 {
+				if _, err := d.Push(pcm[i : i+320]); err != nil {
+					b.Error(err)
+					return
+				}
+				n += 320
+			}
+		}
+		mu.Lock()
+		samples += n
+		busy += time.Since(start)
+		mu.Unlock()
+	})
+	if busy > 0 {
+		b.ReportMetric(float64(samples)/SampleRate/busy.Seconds(), "rtf/stream")
+	}
+}
