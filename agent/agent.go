@@ -90,6 +90,7 @@ var (
 	WithToolChoice     = session.WithToolChoice
 	WithModelOptions   = session.WithModelOptions
 	WithUserInput      = session.WithUserInput
+	WithAudio          = session.WithAudio
 )
 
 // Handoff is a tool result that hands the session to next once the tool

@@ -70,6 +70,12 @@ func newLoop(s *Session, ctx context.Context, io IO, agent *Agent) *loop {
 // audioMode reports whether replies are spoken.
 func (l *loop) audioMode() bool { return l.io.AudioOut != nil && l.s.o.tts != nil }
 
+// speaks reports whether h is spoken: in audio mode, or a Say with its own
+// audio and an audio output.
+func (l *loop) speaks(h *SpeechHandle) bool {
+	return l.audioMode() || (h.req.audio != nil && l.io.AudioOut != nil)
+}
+
 func (l *loop) run() {
 	var batch []func(*loop)
 	for {
@@ -642,7 +648,7 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 		h:     h,
 		agent: l.agent,
 		chat:  l.snapshot(),
-		audio: l.audioMode(),
+		audio: l.speaks(h),
 		io:    l.io,
 		sctx:  l.ctx,
 	}

@@ -264,3 +264,36 @@ func TestTranscriptFollowsPlayout(t *testing.T) {
 		}
 	})
 }
+
+// Say with its own audio plays it instead of TTS, and keeps the text.
+func TestSayWithAudio(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(), nil)
+		frames := func(yield func(session.AudioFrame) bool) {
+			for range 50 { // 1 s
+				if !yield(session.NewSilence(sessiontest.FrameDuration, 16000, 1)) {
+					return
+				}
+			}
+		}
+		h, err := r.s.Say("Welcome to the clinic.", session.WithAudio(frames))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if segs := r.out.Segments(); len(segs) != 1 || segs[0].Position != time.Second || segs[0].Interrupted {
+			t.Errorf("playback = %+v, want 1 s played whole", segs)
+		}
+		if n := len(r.tts.Segments()); n != 0 {
+			t.Errorf("TTS synthesised %d segments for a Say with audio", n)
+		}
+		if diff := cmp.Diff(history(r.s), []string{"assistant: Welcome to the clinic."}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(r.tout.Messages(), []string{"Welcome to the clinic."}); diff != "" {
+			t.Errorf("text out (-got +want):\n%s", diff)
+		}
+	})
+}

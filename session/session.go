@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 )
@@ -204,6 +205,13 @@ func AllowInterruptions(allow bool) SpeechOption {
 // AddToHistory sets whether a Say is added to history (default true).
 func AddToHistory(add bool) SpeechOption {
 	return func(c *speechConfig) { c.addToHistory = add }
+}
+
+// WithAudio makes a Say play frames instead of synthesising its text; the
+// text still goes to the text output and history. Without audio output the
+// frames are not read.
+func WithAudio(frames iter.Seq[AudioFrame]) SpeechOption {
+	return func(c *speechConfig) { c.req.audio = frames }
 }
 
 // WithInstructions adds instructions for this reply only, after the

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"iter"
 	"sync"
 	"time"
 )
@@ -108,6 +109,7 @@ type speechRequest struct {
 	// Say.
 	say          bool
 	text         string
+	audio        iter.Seq[AudioFrame] // played instead of TTS
 	addToHistory bool
 
 	// Replies.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"reflect"
 	"strings"
 	"sync"
@@ -465,7 +466,13 @@ type segment struct {
 }
 
 func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
-	stream, err := t.s.o.tts.Stream(ctx)
+	var stream TTSStream
+	var err error
+	if frames := t.h.req.audio; frames != nil {
+		stream = newFramesStream(frames, t.h.req.text)
+	} else {
+		stream, err = t.s.o.tts.Stream(ctx)
+	}
 	if err != nil {
 		var all strings.Builder
 		for d := range text {
@@ -588,6 +595,41 @@ func (t *task) speakAudio(ctx context.Context, text <-chan string) speakResult {
 		return speakResult{text: all, played: strings.TrimSpace(all)}
 	}
 	return speakResult{text: all, played: playedText(segs, pr.Position), interrupted: true}
+}
+
+// framesStream plays given audio in place of TTS (Say with WithAudio): the
+// text pushed is ignored, every frame carries the Say's text.
+type framesStream struct {
+	next    func() (AudioFrame, bool)
+	stop    func()
+	text    string
+	pending AudioFrame // read ahead, to mark the last frame
+	has     bool
+	started bool
+}
+
+func newFramesStream(frames iter.Seq[AudioFrame], text string) *framesStream {
+	next, stop := iter.Pull(frames)
+	return &framesStream{next: next, stop: stop, text: text}
+}
+
+func (f *framesStream) PushText(string) error { return nil }
+func (f *framesStream) Flush() error          { return nil }
+func (f *framesStream) EndInput() error       { return nil }
+func (f *framesStream) Close() error          { f.stop(); return nil }
+
+// Recv is called by the one goroutine that also calls Close.
+func (f *framesStream) Recv() (SynthesizedAudio, error) {
+	if !f.started {
+		f.started = true
+		f.pending, f.has = f.next()
+	}
+	if !f.has {
+		return SynthesizedAudio{}, io.EOF
+	}
+	fr := f.pending
+	f.pending, f.has = f.next()
+	return SynthesizedAudio{Frame: fr, Text: f.text, SegmentEnd: !f.has}, nil
 }
 
 // textCue is a segment's text and where in the playout it starts.
