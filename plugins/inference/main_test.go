@@ -7,12 +7,9 @@ import (
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: every
-// stream must release its connection and timers.
+// stream must release its connection and timers. (Tests close their
+// servers and their transports' idle connections, so no net/http goroutine
+// needs to be ignored.)
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// net/http keeps idle keep-alive connections' reader/writer
-		// goroutines until the transport closes them; tests close their
-		// servers, which ends those goroutines shortly after.
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m)
 }
