@@ -225,3 +225,44 @@ func TestConcurrentStreams(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCloseRacesRecv closes streams at arbitrary points while they are being
+// read, for the race detector and goleak to check.
+func TestCloseRacesRecv(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		for range 300 {
+			s.content("x")
+		}
+		s.data(`{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":300,"total_tokens":301}}`)
+		s.done()
+	})
+	var metrics atomic.Int32
+	m := newGWModel(t, srv.URL, WithMetrics(func(Metrics) { metrics.Add(1) }))
+	const n = 20
+	for i := range n {
+		st, err := m.Chat(t.Context(), gwRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				_, err := st.Recv()
+				if err == io.EOF || errors.Is(err, session.ErrStreamClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Recv: %v", err)
+					return
+				}
+			}
+		})
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		st.Close()
+		wg.Wait()
+	}
+	if got := metrics.Load(); got != n {
+		t.Errorf("metrics delivered %d times for %d requests", got, n)
+	}
+}

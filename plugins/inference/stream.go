@@ -173,7 +173,11 @@ func (s *stream) noteProgress() {
 		s.ttft = time.Since(s.start)
 	}
 	s.complID = s.dec.id
-	s.usage = s.dec.usage
+	if u := s.dec.usage; u != nil {
+		// A copy: the decoder keeps adding to its own without the lock.
+		uc := *u
+		s.usage = &uc
+	}
 	s.mu.Unlock()
 }
 
