@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -273,7 +274,8 @@ func fromOpenAIError(ctx context.Context, err error) error {
 		return err
 	}
 	switch {
-	case err == io.EOF, errors.Is(err, session.ErrStreamClosed), errors.As(err, &ae), errors.As(err, &ce), errors.As(err, &te):
+	case err == io.EOF, errors.Is(err, session.ErrStreamClosed), errors.As(err, &ae), errors.As(err, &ce), errors.As(err, &te),
+		strings.HasPrefix(err.Error(), "inference: "):
 		return err
 	}
 	return fmt.Errorf("inference: %w", err)
