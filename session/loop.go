@@ -284,6 +284,11 @@ func (l *loop) inputEnded(which string, err error) {
 		return
 	}
 	l.inputsOpen--
+	if which == "audio" && l.userSpeaking {
+		// No more audio: the user is not speaking any more. Without this a
+		// speech paused by them would wait for an end that never comes.
+		l.onSpeechEnd(time.Time{})
+	}
 	if l.inputsOpen <= 0 {
 		// Finish what was asked, then close.
 		l.draining = true
