@@ -15,8 +15,8 @@ import (
 // TestRandomScenarios throws seeded random sequences of user speech,
 // transcripts, typed turns, Says, interruptions and tool calls at a voice
 // session and checks what must always hold: it closes, leaves no goroutine
-// (the bubble and goleak check), and history alternates sensibly (every
-// function call has its output right after the step's calls).
+// (the bubble and goleak check), ends every speech and reports close once,
+// and keeps the output of every function call in history.
 func TestRandomScenarios(t *testing.T) {
 	for seed := range uint64(50) {
 		synctest.Test(t, func(t *testing.T) {
@@ -28,6 +28,7 @@ func TestRandomScenarios(t *testing.T) {
 				}
 				return sessiontest.Response{Text: "Hello there. This is a reply. With three sentences.", ChunkDelay: time.Millisecond}
 			}}
+			rec := &sessiontest.Recorder{}
 			stt, vad := sessiontest.NewSTT(), sessiontest.NewVAD()
 			in, tin := sessiontest.NewAudioInput(), sessiontest.NewTextInput()
 			a := &session.Agent{Tools: []session.Tool{tool("t", func(context.Context, string) (session.ToolResult, error) {
@@ -39,7 +40,7 @@ func TestRandomScenarios(t *testing.T) {
 				session.WithMinEndpointingDelay(10*time.Millisecond), session.WithMinInterruptionDuration(10*time.Millisecond),
 				session.WithFalseInterruptionTimeout(time.Duration(seed%3)*30*time.Millisecond),
 				session.WithMinInterruptionWords(int(seed%4)/2), session.WithPreemptiveGeneration(seed%5 != 0),
-				session.WithMaxToolSteps(int(seed%4)), session.WithEventHandler(func(session.Event) {}))
+				session.WithMaxToolSteps(int(seed%4)), session.WithEventHandler(rec.Handle))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +73,16 @@ func TestRandomScenarios(t *testing.T) {
 				tin.Close()
 				in.Close()
 				<-s.Done()
+			}
+			for _, e := range sessiontest.Of[session.SpeechCreatedEvent](rec) {
+				select {
+				case <-e.Speech.Done():
+				default:
+					t.Errorf("seed %d: speech %s not done after close", seed, e.Speech.ID())
+				}
+			}
+			if c := sessiontest.Of[session.CloseEvent](rec); len(c) != 1 {
+				t.Errorf("seed %d: %d close events, want 1", seed, len(c))
 			}
 			items := s.History().Items
 			for i, it := range items {
