@@ -27,10 +27,7 @@ type options struct {
 	preemptive               bool
 
 	onEvent func(Event)
-	// firstOutputHook, for benchmarks, sees the moment each reply hands out
-	// its first audio frame or text.
-	firstOutputHook func(time.Time)
-	logger          *slog.Logger
+	logger  *slog.Logger
 }
 
 func defaultOptions() options {

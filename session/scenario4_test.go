@@ -297,3 +297,30 @@ func TestSayWithAudio(t *testing.T) {
 		}
 	})
 }
+
+// While tools run after the agent spoke, it is thinking again; the next
+// step's words make it speak.
+func TestAgentStatesAcrossToolSteps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(
+			sessiontest.Response{Text: "Checking.", ToolCalls: []session.FunctionCall{{CallID: "1", Name: "slow", Arguments: "{}"}}},
+			sessiontest.Response{Text: "Done."},
+		)
+		a := &session.Agent{Tools: []session.Tool{tool("slow", func(context.Context, string) (session.ToolResult, error) {
+			time.Sleep(time.Second)
+			return session.ToolResult{Output: "ok"}, nil
+		})}}
+		r := newTextRig(t, llm, a)
+		r.text.Send("go")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		var states []session.AgentState
+		for _, e := range sessiontest.Of[session.AgentStateChangedEvent](r.rec) {
+			states = append(states, e.New)
+		}
+		want := []session.AgentState{session.AgentListening, session.AgentThinking, session.AgentSpeaking, session.AgentThinking, session.AgentSpeaking, session.AgentListening}
+		if diff := cmp.Diff(states, want); diff != "" {
+			t.Errorf("agent states (-got +want):\n%s", diff)
+		}
+	})
+}

@@ -29,6 +29,7 @@ type task struct {
 	firstOnce sync.Once
 	metrics   TurnMetrics
 	ttsStart  atomic.Int64 // unix nanos of the first text pushed to TTS
+	spoke     atomic.Bool  // this step's first output went out
 	startedAt atomic.Int64 // unix nanos of this step's first frame out
 }
 
@@ -98,6 +99,7 @@ func (t *task) runReply(ctx context.Context) {
 		if step > 0 && step >= maxSteps {
 			toolChoice = ToolChoiceNone // the last step ends in words
 		}
+		t.spoke.Store(false)
 		lreq := buildRequest(t.agent, chat, req, tools, toolChoice)
 		var run *llmRun
 		if step == 0 && req.preempt != nil {
@@ -371,6 +373,9 @@ recv:
 	}
 	close(text)
 	res.speech = <-spoke
+	if len(res.tools) > 0 && ctx.Err() == nil {
+		t.setState(AgentThinking) // said its piece, now waits on tools
+	}
 	wg.Wait()
 	return res
 }
@@ -412,16 +417,23 @@ func (t *task) firstOutput() {
 		if !req.commitAt.IsZero() {
 			t.metrics.CommitToFirstOutput = now.Sub(req.commitAt)
 		}
-		if hook := t.s.o.firstOutputHook; hook != nil {
-			hook(now)
+	})
+	if t.spoke.CompareAndSwap(false, true) { // once per step
+		t.setState(AgentSpeaking)
+	}
+}
+
+// setState sets the agent's state if this speech is still the current one,
+// and when it speaks, ends the run of errors: the pipeline works again.
+func (t *task) setState(st AgentState) {
+	h := t.h
+	t.post(func(l *loop) {
+		if st == AgentSpeaking {
+			l.resetErrors()
 		}
-		h := t.h
-		t.post(func(l *loop) {
-			l.resetErrors() // the pipeline works again: errors are no longer "in a row"
-			if l.current == h && !l.paused && !h.Interrupted() {
-				l.setAgentState(AgentSpeaking)
-			}
-		})
+		if l.current == h && !l.paused && !h.Interrupted() {
+			l.setAgentState(st)
+		}
 	})
 }
 
