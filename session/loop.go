@@ -45,6 +45,8 @@ type loop struct {
 	paused         bool
 	falseTimer     *time.Timer
 	preempt        *llmRun
+	preemptTries   int       // preemptive generations started this turn
+	turnStarted    time.Time // first speech of the turn being heard
 	awayTimer      *time.Timer
 
 	// sttFlush asks the audio reader to flush the STT stream (it alone
@@ -148,6 +150,14 @@ func (l *loop) startInputs() {
 		l.startAudio()
 	}
 }
+
+// Preemptive generation is skipped for turns that were revised this many
+// times or that run longer than this, as LiveKit Agents does: they change
+// too often for a guess to survive, and cost a request each time.
+const (
+	maxPreemptTries  = 3
+	maxPreemptSpeech = 10 * time.Second
+)
 
 // sttReopenInterval is the least time between two attempts to open an STT
 // stream, so a failing STT is retried without spinning on every frame.
@@ -410,6 +420,9 @@ func (l *loop) onSTT(ev SpeechEvent) {
 func (l *loop) onSpeechStart(already time.Duration) {
 	l.userSpeaking = true
 	l.speechStarted = time.Now().Add(-already)
+	if l.turnStarted.IsZero() {
+		l.turnStarted = l.speechStarted
+	}
 	l.speechGen++
 	l.eouGen++
 	stop(&l.eouTimer)
@@ -558,6 +571,7 @@ func (l *loop) commitTurn(now time.Time) {
 		text = l.interim
 	}
 	speechEnd, lastFinal := l.speechEndedAt, l.lastFinalAt
+	l.turnStarted, l.preemptTries = time.Time{}, 0
 	l.finals, l.interim = nil, ""
 	l.speechEndedAt, l.lastFinalAt = time.Time{}, time.Time{}
 	if strings.TrimSpace(text) == "" || l.closing {
@@ -597,9 +611,15 @@ func (l *loop) maybePreempt() {
 	if !l.s.o.preemptive || l.s.o.llm == nil || l.closing || len(l.finals) == 0 {
 		return
 	}
-	if l.current != nil && !l.current.allowInterruptions {
-		return // the reply would wait anyway
+	if l.current != nil && !l.current.Interrupted() {
+		// The agent is still at it (speaking, or waiting on tools whose
+		// results the guess would miss): the guess would likely be wasted.
+		return
 	}
+	if l.preemptTries >= maxPreemptTries || (!l.turnStarted.IsZero() && time.Since(l.turnStarted) > maxPreemptSpeech) {
+		return // long or much-revised turns change too often to guess
+	}
+	l.preemptTries++
 	if l.preempt != nil {
 		l.preempt.cancel(ErrPreemptiveDiscarded)
 		l.preempt = nil

@@ -324,3 +324,34 @@ func TestAgentStatesAcrossToolSteps(t *testing.T) {
 		}
 	})
 }
+
+// No preemptive generation while the agent is still speaking, and at most
+// three per turn.
+func TestPreemptiveGenerationLimits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: tenWords})
+		r := newVoiceRig(t, llm, nil, session.WithMinInterruptionWords(5))
+		_, _ = r.s.Say(tenWords)
+		synctest.Wait()
+		r.vad.StartOfSpeech()
+		r.stt.Final("uh huh")
+		synctest.Wait()
+		if n := len(llm.Requests()); n != 0 {
+			t.Errorf("requests while the agent speaks = %d, want 0", n)
+		}
+		r.vad.EndOfSpeech()
+		time.Sleep(5 * time.Second) // the backchannel turn is dropped; the Say ends
+		synctest.Wait()
+		if n := len(llm.Requests()); n != 0 {
+			t.Fatalf("requests after a backchannel = %d, want 0", n)
+		}
+		r.vad.StartOfSpeech()
+		for _, w := range []string{"one", "two", "three", "four", "five"} {
+			r.stt.Final(w)
+			synctest.Wait()
+		}
+		if n := len(llm.Requests()); n != 3 {
+			t.Errorf("preemptive requests over five finals = %d, want 3", n)
+		}
+	})
+}
