@@ -2,7 +2,7 @@
 // instant fake models and prints turns per second and memory per idle
 // session.
 //
-//	go run ./session/internal/sessionbench -sessions 1000 -turns 10
+//	go run ./session/internal/sessionbench -sessions 1000 -turns 10 [-voice]
 package main
 
 import (
@@ -23,8 +23,9 @@ import (
 func main() {
 	sessions := flag.Int("sessions", 1000, "concurrent sessions")
 	turns := flag.Int("turns", 10, "user turns per session")
+	voice := flag.Bool("voice", false, "voice sessions (VAD, STT, TTS and audio fakes, no endpointing delay) instead of text")
 	flag.Parse()
-	if err := run(*sessions, *turns); err != nil {
+	if err := run(*sessions, *turns, *voice); err != nil {
 		fmt.Fprintln(os.Stderr, "sessionbench:", err)
 		os.Exit(1)
 	}
@@ -33,28 +34,49 @@ func main() {
 type rig struct {
 	s       *session.Session
 	in      *sessiontest.TextInput
+	stt     *sessiontest.STT
+	vad     *sessiontest.VAD
 	replies chan struct{}
 }
 
-func run(n, turns int) error {
+// turn plays one user turn.
+func (r *rig) turn(text string) {
+	if r.vad == nil {
+		r.in.Send(text)
+		return
+	}
+	r.vad.StartOfSpeech()
+	r.stt.Final(text)
+	r.vad.EndOfSpeech()
+}
+
+func run(n, turns int, voice bool) error {
 	before := memInUse()
 	goroutinesBefore := runtime.NumGoroutine()
 	llm := instantLLM{words: strings.SplitAfter("Sure, I can help with that. What city are you in?", " ")}
 	rigs := make([]*rig, n)
 	for i := range rigs {
 		r := &rig{in: sessiontest.NewTextInput(), replies: make(chan struct{}, 1)}
-		s, err := session.New(
+		opts := []session.Option{
 			session.WithLLM(llm),
 			session.WithEventHandler(func(e session.Event) {
 				if _, ok := e.(session.MetricsEvent); ok {
 					r.replies <- struct{}{}
 				}
 			}),
-		)
+		}
+		io := session.IO{Text: r.in, TextOut: discardText{}}
+		if voice {
+			r.stt, r.vad = sessiontest.NewSTT(), sessiontest.NewVAD()
+			opts = append(opts, session.WithSTT(r.stt), session.WithVAD(r.vad), session.WithTTS(&sessiontest.TTS{}),
+				session.WithMinEndpointingDelay(0))
+			io = session.IO{Audio: sessiontest.NewAudioInput(), AudioOut: &sessiontest.DiscardAudioOutput{}, TextOut: discardText{}}
+		}
+		s, err := session.New(opts...)
 		if err != nil {
 			return err
 		}
-		if err := s.Start(context.Background(), &session.Agent{Instructions: "You are a helpful voice assistant."}, session.IO{Text: r.in, TextOut: discardText{}}); err != nil {
+		if err := s.Start(context.Background(), &session.Agent{Instructions: "You are a helpful voice assistant."}, io); err != nil {
 			return err
 		}
 		r.s = s
@@ -71,7 +93,7 @@ func run(n, turns int) error {
 		go func() { // exits after its session's turns
 			defer wg.Done()
 			for range turns {
-				r.in.Send("What's the weather like?")
+				r.turn("What's the weather like?")
 				<-r.replies
 			}
 		}()
@@ -83,7 +105,11 @@ func run(n, turns int) error {
 		_ = r.s.Close()
 	}
 	total := n * turns
-	fmt.Printf("sessions: %d, turns each: %d, GOMAXPROCS: %d\n", n, turns, runtime.GOMAXPROCS(0))
+	mode := "text"
+	if voice {
+		mode = "voice"
+	}
+	fmt.Printf("%s sessions: %d, turns each: %d, GOMAXPROCS: %d\n", mode, n, turns, runtime.GOMAXPROCS(0))
 	fmt.Printf("turns/s: %.0f (%d turns in %v)\n", float64(total)/elapsed.Seconds(), total, elapsed.Round(time.Millisecond))
 	fmt.Printf("memory per idle session: %.1f KiB (%.1f goroutines each)\n", perSession/1024, goroutines)
 	fmt.Printf("memory per session after %d turns: %.1f KiB\n", turns, float64(afterTurns-before)/float64(n)/1024)
