@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"iter"
 	"time"
 
 	"github.com/livekit-go/agents/session"
@@ -82,16 +83,30 @@ func WithPreemptiveGeneration(on bool) Option { return session.WithPreemptiveGen
 // WithEventHandler sets the function that receives every event, in order.
 func WithEventHandler(fn func(Event)) Option { return session.WithEventHandler(fn) }
 
-// Per-speech options, for Say and GenerateReply.
-var (
-	AllowInterruptions = session.AllowInterruptions
-	AddToHistory       = session.AddToHistory
-	WithInstructions   = session.WithInstructions
-	WithToolChoice     = session.WithToolChoice
-	WithModelOptions   = session.WithModelOptions
-	WithUserInput      = session.WithUserInput
-	WithAudio          = session.WithAudio
-)
+// AllowInterruptions sets whether the user may interrupt a speech
+// (default true).
+func AllowInterruptions(allow bool) SpeechOption { return session.AllowInterruptions(allow) }
+
+// AddToHistory sets whether a Say is added to history (default true).
+func AddToHistory(add bool) SpeechOption { return session.AddToHistory(add) }
+
+// WithInstructions adds instructions for one reply, after the agent's own.
+func WithInstructions(instructions string) SpeechOption {
+	return session.WithInstructions(instructions)
+}
+
+// WithToolChoice sets the tool choice of a reply's first LLM step.
+func WithToolChoice(tc session.ToolChoice) SpeechOption { return session.WithToolChoice(tc) }
+
+// WithModelOptions sets per-call model options for a reply (they reach
+// the LLM request's ModelOptions, e.g. {"temperature": 0.2}).
+func WithModelOptions(opts map[string]any) SpeechOption { return session.WithModelOptions(opts) }
+
+// WithUserInput adds a user message to history before a reply.
+func WithUserInput(text string) SpeechOption { return session.WithUserInput(text) }
+
+// WithAudio makes a Say play frames instead of synthesising its text.
+func WithAudio(frames iter.Seq[session.AudioFrame]) SpeechOption { return session.WithAudio(frames) }
 
 // Handoff is a tool result that hands the session to next once the tool
 // step ends; output, if any, is what the model is told.
