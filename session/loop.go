@@ -49,6 +49,9 @@ type loop struct {
 	turnStarted    time.Time // first speech of the turn being heard
 	awayTimer      *time.Timer
 
+	// vadAlive: a VAD stream is running; else STT events mark speech.
+	vadAlive bool
+
 	// sttFlush asks the audio reader to flush the STT stream (it alone
 	// may call the stream's input side).
 	sttFlush atomic.Bool
@@ -180,6 +183,8 @@ func (l *loop) startAudio() {
 			s.post(func(l *loop) { l.reportError(source, err) })
 		}
 	}
+	// Without a working VAD, the STT's start and end of speech stand in.
+	vadDown := func() { s.post(func(l *loop) { l.vadAlive = false }) }
 	var vs VADStream
 	if s.o.vad != nil {
 		v, err := s.o.vad.Stream(ctx)
@@ -187,12 +192,14 @@ func (l *loop) startAudio() {
 			report("vad", err)
 		} else {
 			vs = v
-			s.spawn(func() { // exits when the stream ends (closed by the audio reader)
+			l.vadAlive = true // before the loop goroutine starts (see Start)
+			s.spawn(func() {  // exits when the stream ends (closed by the audio reader)
 				for {
 					ev, err := v.Recv()
 					if err != nil {
 						if err != io.EOF && !errors.Is(err, ErrStreamClosed) {
 							report("vad", err)
+							vadDown()
 						}
 						return
 					}
@@ -255,6 +262,7 @@ func (l *loop) startAudio() {
 			if vs != nil {
 				if err := vs.Push(f); err != nil {
 					report("vad", err)
+					vadDown()
 					_ = vs.Close()
 					vs = nil
 				}
@@ -381,11 +389,11 @@ func (l *loop) onSTT(ev SpeechEvent) {
 	}
 	switch ev.Type {
 	case SpeechStarted:
-		if l.s.o.vad == nil {
+		if !l.vadAlive {
 			l.onSpeechStart(0)
 		}
 	case SpeechEnded:
-		if l.s.o.vad == nil {
+		if !l.vadAlive {
 			l.onSpeechEnd(time.Time{})
 		}
 	case SpeechInterim, SpeechFinal:
@@ -826,8 +834,8 @@ func (l *loop) enterAgent(old, next *Agent) {
 func (l *loop) reportError(source string, err error) {
 	rec := Recoverable(err)
 	l.emit(ErrorEvent{Source: source, Err: err, Recoverable: rec})
-	if rec || source == "tool" || source == "hook" {
-		return
+	if rec || source == "tool" || source == "hook" || source == "turn_detector" {
+		return // the session works on without them (the detector falls back to the minimum delay)
 	}
 	l.errorsInRow++
 	if l.errorsInRow >= l.s.o.maxErrorsInRow {

@@ -355,3 +355,41 @@ func TestPreemptiveGenerationLimits(t *testing.T) {
 		}
 	})
 }
+
+type brokenVAD struct{}
+
+func (brokenVAD) Stream(context.Context) (session.VADStream, error) { return brokenVADStream{}, nil }
+
+type brokenVADStream struct{}
+
+func (brokenVADStream) Push(session.AudioFrame) error { return nil }
+func (brokenVADStream) Recv() (session.VADEvent, error) {
+	return session.VADEvent{}, sessiontest.ErrScripted
+}
+func (brokenVADStream) Close() error { return nil }
+
+// When the VAD fails, the STT's own start and end of speech drive turns.
+func TestSTTStandsInForAFailedVAD(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		stt := sessiontest.NewSTT()
+		s, err := session.New(session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "Yes?"})), session.WithSTT(stt),
+			session.WithVAD(brokenVAD{}), session.WithEventHandler(rec.Handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context(), &session.Agent{}, session.IO{Audio: sessiontest.NewAudioInput()}); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		synctest.Wait()
+		stt.Emit(session.SpeechEvent{Type: session.SpeechStarted})
+		stt.Final("hello")
+		stt.Emit(session.SpeechEvent{Type: session.SpeechEnded})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(history(s), []string{"user: hello", "assistant: Yes?"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}

@@ -82,6 +82,11 @@ func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 	s.mu.Unlock()
 
 	l := newLoop(s, sctx, io, agent)
+	// The inputs start before the loop runs, so that the loop's state they
+	// set up is written before the loop goroutine exists; what they report
+	// waits in the mailbox.
+	l.startInputs()
+	s.post(func(l *loop) { l.enterAgent(nil, agent) })
 	go func() { // exits after the session closed and the last event was delivered
 		defer close(s.done)
 		l.run()
@@ -92,8 +97,6 @@ func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 			s.closeWith(CloseContextDone, cause)
 		}
 	})
-	l.startInputs()
-	s.post(func(l *loop) { l.enterAgent(nil, agent) })
 	return nil
 }
 
