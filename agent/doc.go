@@ -10,4 +10,7 @@
 //
 // Tool argument schemas are generated with github.com/google/jsonschema-go,
 // which also validates the model's arguments before they are decoded.
+//
+// Beneath it, agent/worker takes jobs from LiveKit dispatch and
+// agent/roomio connects a session to a LiveKit room.
 package agent
