@@ -393,3 +393,24 @@ func TestSTTStandsInForAFailedVAD(t *testing.T) {
 		}
 	})
 }
+
+func TestContextCauseReachesCloseEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errUserLeft := errors.New("user left")
+		ctx, cancel := context.WithCancelCause(t.Context())
+		rec := &sessiontest.Recorder{}
+		s, err := session.New(session.WithLLM(sessiontest.NewLLM()), session.WithEventHandler(rec.Handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(ctx, &session.Agent{}, session.IO{}); err != nil {
+			t.Fatal(err)
+		}
+		cancel(errUserLeft)
+		<-s.Done()
+		c := sessiontest.Of[session.CloseEvent](rec)
+		if len(c) != 1 || c[0].Reason != session.CloseContextDone || !errors.Is(c[0].Err, errUserLeft) {
+			t.Errorf("close events = %+v, want context_done with the cause", c)
+		}
+	})
+}

@@ -61,7 +61,10 @@ func New(opts ...Option) (*Session, error) {
 }
 
 // Start runs the session with agent over io until ctx is done or Close is
-// called. It returns at once; the session runs on its own goroutines.
+// called. It returns at once; the session runs on its own goroutines. When
+// ctx ends, the session closes with reason context_done and ctx's cause as
+// the CloseEvent's Err: cancel it with a cause (context.WithCancelCause) to
+// say why, e.g. that the user left the room.
 func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 	if agent == nil {
 		return errors.New("session: agent must not be nil")
