@@ -148,7 +148,7 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 	}
 	w := &d.w
 	w.reset()
-	if !json.Valid(line) || !fastParse(line, w) {
+	if !fastParse(line, w) {
 		w.reset()
 		if err := json.Unmarshal(line, w); err != nil {
 			return fmt.Errorf("inference: malformed stream chunk (%v): %q", err, echo(line))

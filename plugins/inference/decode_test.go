@@ -231,17 +231,21 @@ func FuzzFastParse(f *testing.F) {
 		`{"choices":[{"logprobs":{"a":1},"logprobs":null}]}`,
 		"{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}",
 		`{"ſervice_tier":"x","choices":[{"delta":{"ConTent":"y"}}]}`,
+		`{"id":"a","x":[1,-0.5e+3,true,false,null,{"k":"\u00e9\n"}],"choices":[{"index":01}]}`,
+		`{"choices":[{"index":0,"delta":{"content":"a"}}]} x`,
+		`{"choices":[{"index":0,"delta":{"content":"a	b"}}]}`,
+		`{"a":tru,"choices":[]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		if !json.Valid(line) {
-			return
-		}
 		var fast sseChunk
 		fast.ID = "prev"
 		if !fastParse(line, &fast) {
 			return
+		}
+		if !json.Valid(line) {
+			t.Fatalf("fastParse accepted invalid JSON %q", line)
 		}
 		slow := sseChunk{ID: "prev"}
 		if err := json.Unmarshal(line, &slow); err != nil {

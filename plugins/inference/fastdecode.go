@@ -12,16 +12,16 @@ import (
 // is such chunks, and encoding/json spends most of its time on reflection
 // and on scanning every line twice. It reports false for anything else
 // (tool calls, audio, a usage object, an error, an unexpected type), and
-// the caller decodes the line with encoding/json instead, which also keeps
-// its error messages. line must be valid JSON (json.Valid), so the parser
-// only has to find its way, not check.
+// for any line that is not valid JSON; the caller then decodes the line with
+// encoding/json, which also gives the error messages. It validates as it
+// goes, so a line is scanned once.
 func fastParse(line []byte, w *sseChunk) bool {
 	p := jsonParser{b: line}
 	if !p.consume('{') {
 		return false
 	}
 	if p.consume('}') {
-		return true
+		return p.end()
 	}
 	seenChoices := false
 	for {
@@ -49,10 +49,9 @@ func fastParse(line []byte, w *sseChunk) bool {
 				return false
 			}
 		default:
-			if foldsTo(key, "id", "service_tier", "choices", "usage", "error") {
+			if foldsTo(key, "id", "service_tier", "choices", "usage", "error") || !p.skip(0) {
 				return false
 			}
-			p.skip()
 		}
 		if p.consume(',') {
 			continue
@@ -107,16 +106,17 @@ func (p *jsonParser) choice(c *sseChoice) bool {
 				return false
 			}
 		case "logprobs":
-			c.Logprobs = p.raw()
+			if c.Logprobs, ok = p.raw(); !ok {
+				return false
+			}
 		case "finish_reason":
 			if !p.null() && !p.string(&c.FinishReason) {
 				return false
 			}
 		default:
-			if foldsTo(key, "index", "delta", "logprobs", "finish_reason") {
+			if foldsTo(key, "index", "delta", "logprobs", "finish_reason") || !p.skip(0) {
 				return false
 			}
-			p.skip()
 		}
 		if p.consume(',') {
 			continue
@@ -143,7 +143,9 @@ func (p *jsonParser) delta(d *sseDelta) bool {
 				return false
 			}
 		case "extra_content":
-			d.ExtraContent = p.raw()
+			if d.ExtraContent, ok = p.raw(); !ok {
+				return false
+			}
 		case "tool_calls", "audio":
 			// Rare and structured: left to encoding/json.
 			if !p.null() {
@@ -151,10 +153,10 @@ func (p *jsonParser) delta(d *sseDelta) bool {
 			}
 			d.ToolCalls, d.Audio = nil, nil
 		default:
-			if foldsTo(key, "content", "extra_content", "tool_calls", "audio") {
+			// role, refusal, reasoning_content, ...
+			if foldsTo(key, "content", "extra_content", "tool_calls", "audio") || !p.skip(0) {
 				return false
 			}
-			p.skip() // role, refusal, reasoning_content, ...
 		}
 		if p.consume(',') {
 			continue
@@ -176,17 +178,20 @@ func foldsTo(key []byte, names ...string) bool {
 
 // raw consumes a value and returns a copy of its JSON, or nil for null, as
 // rawJSON.UnmarshalJSON does.
-func (p *jsonParser) raw() rawJSON {
+func (p *jsonParser) raw() (rawJSON, bool) {
 	if p.null() {
-		return nil
+		return nil, true
 	}
 	p.ws()
 	start := p.i
-	p.skip()
-	return append(rawJSON(nil), p.b[start:p.i]...)
+	if !p.skip(0) {
+		return nil, false
+	}
+	return append(rawJSON(nil), p.b[start:p.i]...), true
 }
 
-// jsonParser walks a valid JSON text.
+// jsonParser walks a JSON text, checking it as strictly as encoding/json's
+// scanner does (which accepts invalid UTF-8 inside strings).
 type jsonParser struct {
 	b []byte
 	i int
@@ -218,18 +223,21 @@ func (p *jsonParser) end() bool {
 	return p.i == len(p.b)
 }
 
-// null consumes a null literal, if it is next.
-func (p *jsonParser) null() bool {
+// literal consumes lit (null, true, false), if it is next.
+func (p *jsonParser) literal(lit string) bool {
 	p.ws()
-	if len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
-		p.i += 4
+	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+		p.i += len(lit)
 		return true
 	}
 	return false
 }
 
+// null consumes a null literal, if it is next.
+func (p *jsonParser) null() bool { return p.literal("null") }
+
 // rawString consumes a string and returns its bytes between the quotes and
-// whether it holds escapes.
+// whether it holds escapes. It fails on control characters and bad escapes.
 func (p *jsonParser) rawString() (s []byte, escaped, ok bool) {
 	p.ws()
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -237,16 +245,82 @@ func (p *jsonParser) rawString() (s []byte, escaped, ok bool) {
 	}
 	start := p.i + 1
 	for j := start; j < len(p.b); j++ {
-		switch p.b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
+		switch c := p.b[j]; {
+		case c == '"':
 			p.i = j + 1
 			return p.b[start:j], escaped, true
+		case c < 0x20:
+			return nil, false, false
+		case c == '\\':
+			escaped = true
+			j++
+			if j >= len(p.b) {
+				return nil, false, false
+			}
+			switch p.b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(p.b) || !isHex(p.b[j+1]) || !isHex(p.b[j+2]) || !isHex(p.b[j+3]) || !isHex(p.b[j+4]) {
+					return nil, false, false
+				}
+				j += 4
+			default:
+				return nil, false, false
+			}
 		}
 	}
 	return nil, false, false
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// number consumes a number by JSON's grammar and reports whether it is a
+// plain integer (no fraction or exponent).
+func (p *jsonParser) number() (s []byte, integer, ok bool) {
+	p.ws()
+	start, b := p.i, p.b
+	i := p.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return nil, false, false
+	}
+	integer = true
+	if i < len(b) && b[i] == '.' {
+		integer = false
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return nil, false, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		integer = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return nil, false, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	p.i = i
+	return b[start:i], integer, true
 }
 
 // key consumes an object key and its colon. Keys with escapes are not
@@ -261,6 +335,7 @@ func (p *jsonParser) key() ([]byte, bool) {
 
 // string consumes a string value into s.
 func (p *jsonParser) string(s *string) bool {
+	p.ws()
 	start := p.i
 	raw, esc, ok := p.rawString()
 	if !ok {
@@ -282,6 +357,7 @@ func (p *jsonParser) reusedString(r *reusedString) bool {
 	if p.null() {
 		return true
 	}
+	p.ws()
 	start := p.i
 	if _, _, ok := p.rawString(); !ok {
 		return false
@@ -289,51 +365,66 @@ func (p *jsonParser) reusedString(r *reusedString) bool {
 	return r.UnmarshalJSON(p.b[start:p.i]) == nil
 }
 
-// int consumes an integer.
+// int consumes an integer that fits an int.
 func (p *jsonParser) int() (int, bool) {
-	p.ws()
-	start := p.i
-	for p.i < len(p.b) && (p.b[p.i] == '-' || p.b[p.i] >= '0' && p.b[p.i] <= '9') {
-		p.i++
+	s, integer, ok := p.number()
+	if !ok || !integer {
+		return 0, false
 	}
-	n, err := strconv.Atoi(string(p.b[start:p.i]))
+	n, err := strconv.Atoi(string(s))
 	return n, err == nil
 }
 
-// skip consumes one value of any kind.
-func (p *jsonParser) skip() {
+// maxDepth bounds the nesting skip follows; deeper lines go to
+// encoding/json, which has its own limit.
+const maxDepth = 64
+
+// skip consumes and checks one value of any kind.
+func (p *jsonParser) skip(depth int) bool {
 	p.ws()
-	if p.i >= len(p.b) {
-		return
+	if p.i >= len(p.b) || depth > maxDepth {
+		return false
 	}
 	switch p.b[p.i] {
 	case '"':
-		p.rawString()
-	case '{', '[':
-		depth := 0
-		for p.i < len(p.b) {
-			switch p.b[p.i] {
-			case '"':
-				p.rawString()
+		_, _, ok := p.rawString()
+		return ok
+	case '{':
+		p.i++
+		if p.consume('}') {
+			return true
+		}
+		for {
+			if _, _, ok := p.rawString(); !ok || !p.consume(':') || !p.skip(depth+1) {
+				return false
+			}
+			if p.consume(',') {
 				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					p.i++
-					return
-				}
 			}
-			p.i++
+			return p.consume('}')
 		}
-	default: // number, true, false, null
-		for p.i < len(p.b) {
-			switch p.b[p.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
+	case '[':
+		p.i++
+		if p.consume(']') {
+			return true
+		}
+		for {
+			if !p.skip(depth + 1) {
+				return false
 			}
-			p.i++
+			if p.consume(',') {
+				continue
+			}
+			return p.consume(']')
 		}
+	case 't':
+		return p.literal("true")
+	case 'f':
+		return p.literal("false")
+	case 'n':
+		return p.literal("null")
+	default:
+		_, _, ok := p.number()
+		return ok
 	}
 }
