@@ -23,7 +23,7 @@ go vet ./...
 echo "== staticcheck"
 staticcheck ./...
 echo "== core builds without cgo"
-CGO_ENABLED=0 go build ./session/... ./plugins/inference/...
+CGO_ENABLED=0 go build ./session/... ./agent ./agent/worker/... ./plugins/inference/...
 
 # A LiveKit server for the end-to-end tests, on loopback, stopped on exit.
 lk_log="$cache/livekit-server.log"
@@ -31,7 +31,7 @@ livekit-server --config scripts/livekit-dev.yaml >"$lk_log" 2>&1 &
 lk_pid=$!
 trap 'kill "$lk_pid" 2>/dev/null || true; wait "$lk_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null http://127.0.0.1:7880/; then break; fi
+  if curl -fsS -o /dev/null http://127.0.0.1:7880/ 2>/dev/null; then break; fi
   if ! kill -0 "$lk_pid" 2>/dev/null; then echo "livekit-server exited:"; cat "$lk_log"; exit 1; fi
   sleep 0.2
 done
