@@ -107,6 +107,22 @@ func TestFault500ThenSuccess(t *testing.T) {
 	}
 }
 
+func TestMetricsOfFailedRequest(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("X-Request-Id", "req_failed")
+		http.Error(w, `{"error":{"message":"no such model"}}`, http.StatusNotFound)
+	})
+	var got Metrics
+	m := newGWModel(t, srv.URL, WithMetrics(func(mm Metrics) { got = mm }))
+	if _, err := m.Chat(t.Context(), gwRequest()); err == nil {
+		t.Fatal("Chat succeeded against a 404")
+	}
+	var ae *APIError
+	if got.RequestID != "req_failed" || got.Attempts != 1 || !errors.As(got.Err, &ae) || ae.Message != "no such model" {
+		t.Errorf("metrics = %+v", got)
+	}
+}
+
 func TestFault400NotRetried(t *testing.T) {
 	big := strings.Repeat("x", 10<<10)
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {

@@ -140,6 +140,9 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 		return nil, a.mapErr("connect", err)
 	}
 	reqID := resp.Header.Get("X-Request-Id")
+	a.mu.Lock()
+	a.requestID = reqID // also for a failure, so metrics can name it
+	a.mu.Unlock()
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		_ = resp.Body.Close()
@@ -152,7 +155,6 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	wb := &watchedBody{rc: resp.Body, a: a}
 	a.mu.Lock()
-	a.requestID = reqID
 	a.resp = wb
 	a.mu.Unlock()
 	resp.Body = wb
