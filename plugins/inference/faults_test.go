@@ -542,3 +542,31 @@ func TestFaultNoHeadersInTime(t *testing.T) {
 		t.Errorf("requests = %d, want 2", n)
 	}
 }
+
+// TestFaultCancelWithoutRecv cancels a request nobody is reading: the
+// connection must go at once (the server sees the client leave), without
+// waiting for a Recv or Close.
+func TestFaultCancelWithoutRecv(t *testing.T) {
+	gone := make(chan struct{})
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.content("a")
+		<-r.Context().Done()
+		close(gone)
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	st, err := newGWModel(t, srv.URL).Chat(ctx, gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cancel()
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second): // a bound for a hang, not a timing assertion
+		t.Fatal("the server still holds the request after the context was cancelled")
+	}
+	if _, err := st.Recv(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
+	}
+}

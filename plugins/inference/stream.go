@@ -117,6 +117,13 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 				s.end(session.ErrStreamClosed)
 			}
 			return session.ChatChunk{}, session.ErrStreamClosed
+		case <-s.ctx.Done():
+			// Nor after cancellation: a barge-in must not be followed by
+			// text go-openai had already buffered.
+			if s.err == nil {
+				s.end(context.Cause(s.ctx))
+			}
+			return session.ChatChunk{}, s.err
 		default:
 		}
 		if s.head < len(s.queue) {
