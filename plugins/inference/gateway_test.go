@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -266,3 +267,64 @@ func TestCloseRacesRecv(t *testing.T) {
 		t.Errorf("metrics delivered %d times for %d requests", got, n)
 	}
 }
+
+// TestHTTP2 streams over HTTP/2 (what the gateway speaks over TLS): a whole
+// reply, then one closed while Recv is blocked.
+func TestHTTP2(t *testing.T) {
+	stall := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			t.Errorf("request over %s, want HTTP/2", r.Proto)
+		}
+		s := startSSE(w)
+		s.content("h2")
+		if r.Header.Get("X-Test-Stall") != "" {
+			close(stall)
+			<-r.Context().Done()
+			return
+		}
+		s.done()
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	m := newGWModel(t, srv.URL, WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Context().Value(stallKey{}) != nil {
+			r.Header.Set("X-Test-Stall", "1")
+		}
+		return tr.RoundTrip(r)
+	})}))
+
+	st, err := m.Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := drain(t, st); d.err != nil || d.content != "h2" {
+		t.Fatalf("got %q, %v", d.content, d.err)
+	}
+	st.Close()
+
+	st, err = m.Chat(context.WithValue(t.Context(), stallKey{}, true), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.Recv(); err != nil || c.Content != "h2" {
+		t.Fatalf("first chunk %+v, %v", c, err)
+	}
+	<-stall
+	var wg sync.WaitGroup
+	wg.Go(func() { time.Sleep(10 * time.Millisecond); st.Close() })
+	_, err = st.Recv()
+	wg.Wait()
+	if !errors.Is(err, session.ErrStreamClosed) {
+		t.Fatalf("Recv = %v, want session.ErrStreamClosed", err)
+	}
+}
+
+type stallKey struct{}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
