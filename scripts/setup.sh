@@ -39,6 +39,14 @@ setup_all() {
     echo "$LIVEKIT_SERVER_VERSION" >"$cache/bin/.livekit-server.version"
   fi
   setup_local_speech "$cache"
+  setup_room_io
+}
+
+# agent/roomio: Opus and soxr over cgo through server-sdk-go's pkg/media.
+# libopusfile-dev is installed rather than using the nolibopusfile build
+# tag, so a plain `go build ./...` works.
+setup_room_io() {
+  setup_apt libopus-dev libopusfile-dev libsoxr-dev pkg-config gcc libc6-dev
 }
 
 # The local speech stack (plugins/flite, plugins/pocketsphinx, plugins/silero):

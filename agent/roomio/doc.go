@@ -1,0 +1,34 @@
+// Package roomio runs a session in a LiveKit room: it is the agent's
+// microphone, speaker and captions there, and the glue that turns a worker
+// job into a running session.
+//
+// [Connect] joins with a token (a job's, from package worker), publishes
+// the agent's voice as an Opus track fed with 16-bit PCM
+// (server-sdk-go's media.PCMLocalTrack) and waits until the track is bound
+// (audio written before is silently dropped by the track), and links the
+// user: the first standard or SIP participant, or the identity given with
+// [WithParticipantIdentity]. The user's microphone is decoded to PCM at the
+// rate the STT wants (media.PCMRemoteTrack).
+//
+// [Room.IO] gives the session its audio input, its audio output (a
+// session.PausableAudioOutput and session.PlaybackPositioner: a feeder
+// goroutine hands the track 10 ms at a time, 40 ms ahead of a playout
+// clock, so the position heard is known and ClearBuffer stops the voice at
+// once) and its text output (the agent's transcript on the lk.transcription
+// text-stream topic). [Room.HandleEvent] takes the session's events: agent
+// states go to the lk.agent.state participant attribute, user transcripts
+// to lk.transcription. Network sends run on one goroutine, in order.
+//
+// The room's Done channel closes when the linked user leaves
+// ([ErrUserLeft]), the room closes ([ErrRoomClosed]) or the connection is
+// lost for good ([ErrDisconnected]); the SDK resumes dropped connections
+// itself before that.
+//
+// [RunJob] and [EntryPoint] are the glue for package worker: a job's
+// [Spec] (agent, session options) is run in the job's room until the user
+// leaves or the job ends.
+//
+// This package is the cgo leaf of the framework (Opus and soxr through
+// server-sdk-go's pkg/media: libopus-dev, libopusfile-dev, libsoxr-dev,
+// pkg-config); session, agent and agent/worker build without cgo.
+package roomio

@@ -1,0 +1,445 @@
+package roomio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	protologger "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	lkmedia "github.com/livekit/server-sdk-go/v2/pkg/media"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/livekit-go/agents/session"
+)
+
+// Why a room's Done channel closed, for [Room.Err].
+var (
+	// ErrUserLeft: the linked user left the room.
+	ErrUserLeft = errors.New("roomio: the user left the room")
+	// ErrRoomClosed: the room was closed or deleted, or the server removed
+	// the agent from it.
+	ErrRoomClosed = errors.New("roomio: the room closed")
+	// ErrDisconnected: the connection to the room was lost for good (the
+	// SDK resumes or restarts it first).
+	ErrDisconnected = errors.New("roomio: disconnected from the room")
+	// ErrClosed: Close was called.
+	ErrClosed = errors.New("roomio: closed")
+)
+
+// Option configures [Connect].
+type Option func(*options) error
+
+type options struct {
+	identity    string
+	inputRate   int
+	outputRate  int
+	bindTimeout time.Duration
+	trackName   string
+	logger      *slog.Logger
+	sdkLogger   protologger.Logger
+}
+
+// WithParticipantIdentity links the session to the participant with this
+// identity instead of the first standard (or SIP) participant.
+func WithParticipantIdentity(identity string) Option {
+	return func(o *options) error { o.identity = identity; return nil }
+}
+
+// WithInputSampleRate sets the rate the user's audio is decoded to (the
+// rate the STT wants; 16000 by default, the local speech plugins' rate).
+func WithInputSampleRate(hz int) Option {
+	return func(o *options) error {
+		if hz < 8000 || hz > 48000 {
+			return fmt.Errorf("roomio: input sample rate %d Hz out of range [8000, 48000]", hz)
+		}
+		o.inputRate = hz
+		return nil
+	}
+}
+
+// WithOutputSampleRate sets the rate of the agent's audio as the TTS makes
+// it (16000 by default); the track resamples it to Opus's 48 kHz. Frames
+// at another rate are converted first.
+func WithOutputSampleRate(hz int) Option {
+	return func(o *options) error {
+		if hz < 8000 || hz > 48000 || hz%100 != 0 {
+			return fmt.Errorf("roomio: output sample rate %d Hz not a multiple of 100 in [8000, 48000]", hz)
+		}
+		o.outputRate = hz
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("roomio: logger must not be nil")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithSDKLogger sets the logger of server-sdk-go for this room (its
+// default is the package-wide one).
+func WithSDKLogger(l protologger.Logger) Option {
+	return func(o *options) error { o.sdkLogger = l; return nil }
+}
+
+// Room is the agent in a LiveKit room: the linked user's microphone as a
+// session audio input, the agent's voice as a published Opus track, the
+// transcriptions of both on lk.transcription and the agent's state on its
+// lk.agent.state attribute. Its methods are safe for concurrent use.
+type Room struct {
+	o      options
+	room   *lksdk.Room
+	logger *slog.Logger
+
+	in    *audioInput
+	out   *audioOutput
+	track *boundTrack
+	pub   *publisher
+	text  *textOutput
+	user  *userTranscripts
+
+	mu           sync.Mutex
+	agentTrackID string
+	userIdentity string
+	userTrackID  string
+	remotes      map[string]*lkmedia.PCMRemoteTrack // by track sid
+	reconnecting bool
+	linked       chan struct{}
+	closing      bool
+	done         chan struct{}
+	err          error
+}
+
+// boundTrack tells when pion bound the local track to the connection:
+// PCMLocalTrack drops what is written before.
+type boundTrack struct {
+	*lkmedia.PCMLocalTrack
+	once  sync.Once
+	bound chan struct{}
+}
+
+// Bind implements webrtc.TrackLocal.
+func (t *boundTrack) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	p, err := t.PCMLocalTrack.Bind(c)
+	if err == nil {
+		t.once.Do(func() { close(t.bound) })
+	}
+	return p, err
+}
+
+// Connect joins the room at url with token (a job's, see package worker),
+// publishes the agent's audio track and waits until audio can flow on it,
+// and sets the agent's state to initializing. It links the user as soon as
+// one is present (see [Room.WaitForUser]). ctx bounds the connection, not
+// the room's life: Close ends that.
+func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, error) {
+	o := options{inputRate: 16000, outputRate: 16000, bindTimeout: 15 * time.Second, trackName: "roomio_audio", logger: slog.Default()}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	r := &Room{
+		o:       o,
+		logger:  o.logger,
+		in:      newAudioInput(o.inputRate),
+		pub:     newPublisher(),
+		remotes: map[string]*lkmedia.PCMRemoteTrack{},
+		linked:  make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack}
+	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack}
+
+	cb := lksdk.NewRoomCallback()
+	cb.OnParticipantConnected = func(rp *lksdk.RemoteParticipant) { r.consider(rp) }
+	cb.OnParticipantDisconnected = r.onParticipantDisconnected
+	cb.OnTrackPublished = func(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) { r.consider(rp) }
+	cb.OnTrackSubscribed = r.onTrackSubscribed
+	cb.OnTrackUnsubscribed = r.onTrackUnsubscribed
+	cb.OnReconnecting = func() {
+		r.mu.Lock()
+		r.reconnecting = true
+		r.mu.Unlock()
+		r.logger.Warn("roomio: connection lost, reconnecting")
+	}
+	cb.OnReconnected = func() {
+		r.mu.Lock()
+		r.reconnecting = false
+		r.mu.Unlock()
+		r.logger.Info("roomio: reconnected")
+		r.scan()
+	}
+	cb.OnDisconnectedWithReason = func(lksdk.DisconnectionReason) {
+		switch reason := r.room.DisconnectReason(); reason {
+		case livekit.DisconnectReason_ROOM_DELETED, livekit.DisconnectReason_ROOM_CLOSED,
+			livekit.DisconnectReason_PARTICIPANT_REMOVED, livekit.DisconnectReason_CLIENT_INITIATED:
+			r.finish(fmt.Errorf("%w: %s", ErrRoomClosed, reason))
+		default:
+			r.finish(fmt.Errorf("%w: %s", ErrDisconnected, reason))
+		}
+	}
+	r.room = lksdk.NewRoom(cb)
+	copts := []lksdk.ConnectOption{lksdk.WithAutoSubscribe(false)}
+	if o.sdkLogger != nil {
+		copts = append(copts, lksdk.WithLogger(o.sdkLogger))
+	}
+	if err := r.room.JoinWithContextAndToken(ctx, url, token, copts...); err != nil {
+		r.pub.stop()
+		return nil, fmt.Errorf("roomio: join: %w", err)
+	}
+	r.setState(session.AgentInitializing)
+
+	sdkLog := o.sdkLogger
+	if sdkLog == nil {
+		sdkLog = protologger.GetLogger()
+	}
+	pcm, err := lkmedia.NewPCMLocalTrack(o.outputRate, 1, sdkLog)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("roomio: audio track: %w", err)
+	}
+	r.track = &boundTrack{PCMLocalTrack: pcm, bound: make(chan struct{})}
+	lpub, err := r.room.LocalParticipant.PublishTrack(r.track, &lksdk.TrackPublicationOptions{
+		Name: o.trackName, Source: livekit.TrackSource_MICROPHONE,
+	})
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("roomio: publish audio: %w", err)
+	}
+	r.mu.Lock()
+	r.agentTrackID = lpub.SID()
+	r.mu.Unlock()
+	wait := time.NewTimer(o.bindTimeout)
+	defer wait.Stop()
+	select {
+	case <-r.track.bound:
+	case <-ctx.Done():
+		r.Close()
+		return nil, fmt.Errorf("roomio: waiting for the audio track: %w", ctx.Err())
+	case <-wait.C:
+		r.Close()
+		return nil, fmt.Errorf("roomio: audio track not bound after %v", o.bindTimeout)
+	case <-r.done:
+		err := r.Err()
+		r.Close()
+		return nil, err
+	}
+	r.out = newAudioOutput(r.track, o.outputRate, 1)
+	r.scan()
+	return r, nil
+}
+
+// LiveKit returns the SDK's room, for what this package does not cover
+// (RPC, data, other tracks).
+func (r *Room) LiveKit() *lksdk.Room { return r.room }
+
+// IO returns the session I/O of the room: the user's audio, the agent's
+// audio and its transcript.
+func (r *Room) IO() session.IO {
+	return session.IO{Audio: r.in, AudioOut: r.out, TextOut: r.text}
+}
+
+// HandleEvent mirrors session events into the room: agent state changes
+// to the lk.agent.state attribute, user transcripts to lk.transcription.
+// It never blocks; pass it every event (see [Events]).
+func (r *Room) HandleEvent(e session.Event) {
+	switch e := e.(type) {
+	case session.AgentStateChangedEvent:
+		r.setState(e.New)
+	case session.UserInputTranscribedEvent:
+		r.user.handle(e)
+	}
+}
+
+func (r *Room) setState(s session.AgentState) {
+	r.pub.do(func() {
+		r.room.LocalParticipant.SetAttributes(map[string]string{AttributeAgentState: string(s)})
+	})
+}
+
+// sendText implements textSender.
+func (r *Room) sendText(text string, attrs map[string]string) {
+	r.room.LocalParticipant.SendText(text, lksdk.StreamTextOptions{Topic: TopicTranscription, Attributes: attrs})
+}
+
+func (r *Room) agentTrack() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.agentTrackID
+}
+
+func (r *Room) userTrack() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.userTrackID
+}
+
+// UserIdentity returns the identity of the linked user, "" before one is.
+func (r *Room) UserIdentity() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.userIdentity
+}
+
+// WaitForUser waits until a user is linked and returns their identity.
+func (r *Room) WaitForUser(ctx context.Context) (string, error) {
+	select {
+	case <-r.linked:
+		return r.UserIdentity(), nil
+	case <-r.done:
+		return "", r.Err()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Done is closed when the room ended for the agent: the user left, the
+// connection was lost for good, or Close was called. Err says which.
+func (r *Room) Done() <-chan struct{} { return r.done }
+
+// Err returns why Done closed, nil before.
+func (r *Room) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (r *Room) finish(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	r.err = err
+	close(r.done)
+	r.in.close()
+}
+
+// scan links a user from the participants already present.
+func (r *Room) scan() {
+	for _, rp := range r.room.GetRemoteParticipants() {
+		r.consider(rp)
+	}
+}
+
+// consider links rp if it is the user to listen to, and subscribes to its
+// microphone.
+func (r *Room) consider(rp *lksdk.RemoteParticipant) {
+	r.mu.Lock()
+	if r.closing || r.err != nil {
+		r.mu.Unlock()
+		return
+	}
+	switch {
+	case r.userIdentity == rp.Identity():
+	case r.userIdentity != "":
+		r.mu.Unlock()
+		return
+	case r.o.identity != "" && rp.Identity() != r.o.identity:
+		r.mu.Unlock()
+		return
+	case r.o.identity == "" && rp.Kind() != lksdk.ParticipantStandard && rp.Kind() != lksdk.ParticipantSIP:
+		r.mu.Unlock()
+		return
+	default:
+		r.userIdentity = rp.Identity()
+		close(r.linked)
+		r.logger.Info("roomio: linked to user", "identity", rp.Identity())
+	}
+	r.mu.Unlock()
+	for _, tp := range rp.TrackPublications() {
+		pub, ok := tp.(*lksdk.RemoteTrackPublication)
+		if !ok || pub.Source() != livekit.TrackSource_MICROPHONE || pub.IsSubscribed() {
+			continue
+		}
+		if err := pub.SetSubscribed(true); err != nil {
+			r.logger.Warn("roomio: subscribe to the user's microphone", "err", err)
+		}
+	}
+}
+
+func (r *Room) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+	if pub.Source() != livekit.TrackSource_MICROPHONE || track.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing || rp.Identity() != r.userIdentity || r.remotes[pub.SID()] != nil {
+		return
+	}
+	opts := []lkmedia.PCMRemoteTrackOption{lkmedia.WithTargetSampleRate(r.o.inputRate), lkmedia.WithTargetChannels(1)}
+	if r.o.sdkLogger != nil {
+		opts = append(opts, lkmedia.WithLogger(r.o.sdkLogger))
+	}
+	dec, err := lkmedia.NewPCMRemoteTrack(track, trackWriter{r.in}, opts...)
+	if err != nil {
+		r.logger.Warn("roomio: decode the user's microphone", "err", err)
+		return
+	}
+	r.remotes[pub.SID()] = dec
+	r.userTrackID = pub.SID()
+	r.logger.Debug("roomio: listening to the user's microphone", "track", pub.SID())
+}
+
+func (r *Room) onTrackUnsubscribed(_ *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+	r.mu.Lock()
+	dec := r.remotes[pub.SID()]
+	delete(r.remotes, pub.SID())
+	r.mu.Unlock()
+	if dec != nil {
+		dec.Close()
+	}
+}
+
+func (r *Room) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
+	r.mu.Lock()
+	linked := rp.Identity() == r.userIdentity
+	reconnecting := r.reconnecting
+	r.mu.Unlock()
+	// A restart of the agent's own connection reports everyone as gone;
+	// they come back when it is re-established.
+	if !linked || reconnecting || r.room.GetParticipantByIdentity(rp.Identity()) != nil {
+		return
+	}
+	r.finish(fmt.Errorf("%w: %s (%s)", ErrUserLeft, rp.Identity(), rp.DisconnectReason()))
+}
+
+// Close leaves the room and stops everything the Room started; idempotent.
+func (r *Room) Close() {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return
+	}
+	r.closing = true
+	remotes := r.remotes
+	r.remotes = map[string]*lkmedia.PCMRemoteTrack{}
+	r.mu.Unlock()
+	r.finish(ErrClosed)
+	if r.out != nil {
+		r.out.close()
+	}
+	r.pub.stop() // sends what is queued (the last transcript) first
+	r.room.Disconnect()
+	for _, dec := range remotes {
+		dec.Close()
+	}
+	if r.track != nil {
+		r.track.ClearQueue()
+		_ = r.track.Close()
+	}
+}
