@@ -570,3 +570,39 @@ func TestFaultCancelWithoutRecv(t *testing.T) {
 		t.Fatalf("Recv after cancel = %v, want context.Canceled", err)
 	}
 }
+
+func TestFaultPlainJSONErrorWith200(t *testing.T) {
+	// Some proxies answer 200 with a JSON error instead of an event stream.
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"error":{"message":"upstream unavailable","type":"server_error","code":"unavailable"}}`)
+	})
+	_, err := newGWModel(t, srv.URL, WithMaxRetries(1)).Chat(t.Context(), gwRequest())
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Message != "upstream unavailable" || ae.Code != "unavailable" {
+		t.Fatalf("err = %v, want the body's error as *APIError", err)
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("requests = %d, want 2 (retried)", n)
+	}
+}
+
+func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
+	// go-openai cannot parse an error event together with comments it has
+	// collected before it; the stream still ends in a stream *APIError.
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.raw(": keep-alive\n\n")
+		s.data(`{"error":{"message":"overloaded"}}`)
+	})
+	st, err := newGWModel(t, srv.URL, WithMaxRetries(0)).Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := drain(t, st)
+	var ae *APIError
+	if !errors.As(d.err, &ae) || !ae.InStream {
+		t.Fatalf("err = %v, want a stream *APIError", d.err)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,12 +155,35 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 		}
 		return nil, apiErrorFromResponse(resp, b, time.Now())
 	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		// Not an event stream: a proxy's error, or a gateway that ignored
+		// stream:true. go-openai would read it as an empty stream when it
+		// has no trailing newline.
+		return nil, jsonInsteadOfStream(a, resp)
+	}
 	wb := &watchedBody{rc: resp.Body, a: a}
 	a.mu.Lock()
 	a.resp = wb
 	a.mu.Unlock()
 	resp.Body = wb
 	return resp, nil
+}
+
+// jsonInsteadOfStream reads a JSON answer to a streaming request: an error
+// object becomes a stream *APIError (retryable unless it names a client
+// error), anything else an error saying what arrived.
+func jsonInsteadOfStream(a *attempt, resp *http.Response) error {
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	if rerr != nil {
+		return a.mapErr("read", rerr)
+	}
+	e := &APIError{InStream: true, RequestID: resp.Header.Get("X-Request-Id"), Body: b}
+	fillFromErrorJSON(e, b)
+	if e.Message != "" || e.Code != "" {
+		return e
+	}
+	return fmt.Errorf("inference: gateway answered a streaming request with %s, not an event stream: %q", resp.Header.Get("Content-Type"), echo(b))
 }
 
 // watchedBody records each read for the idle timer and reports read errors
