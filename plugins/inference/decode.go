@@ -109,7 +109,7 @@ func (r *reusedString) UnmarshalJSON(b []byte) error {
 
 // decoder turns the data lines of one response into chat chunks: content in
 // order with <think> sections removed, tool calls accumulated and handed out
-// whole, usage summed and handed out once at the end.
+// whole, usage merged and handed out once at the end.
 type decoder struct {
 	w          sseChunk // reused between lines; see decodeLine
 	id         string
@@ -172,16 +172,18 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		}
 	}
 	if u := w.Usage; u != nil {
-		// Summed: a provider that reports usage in parts (prompt, then
-		// completion) is counted whole; OpenAI sends one.
+		// OpenAI sends usage once. Other providers repeat it with running
+		// totals, or send the prompt and the completion parts apart; the
+		// largest value of each field is right in all three cases, where a
+		// sum would count running totals many times over.
 		if d.usage == nil {
 			d.usage = &session.Usage{}
 		}
-		d.usage.PromptTokens += u.PromptTokens
-		d.usage.CompletionTokens += u.CompletionTokens
-		d.usage.TotalTokens += u.TotalTokens
+		d.usage.PromptTokens = max(d.usage.PromptTokens, u.PromptTokens)
+		d.usage.CompletionTokens = max(d.usage.CompletionTokens, u.CompletionTokens)
+		d.usage.TotalTokens = max(d.usage.TotalTokens, u.TotalTokens, d.usage.PromptTokens+d.usage.CompletionTokens)
 		if u.PromptTokensDetails != nil {
-			d.usage.CachedPromptTokens += u.PromptTokensDetails.CachedTokens
+			d.usage.CachedPromptTokens = max(d.usage.CachedPromptTokens, u.PromptTokensDetails.CachedTokens)
 		}
 	}
 	return nil

@@ -126,13 +126,24 @@ func TestDecode(t *testing.T) {
 			{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{{CallID: "t", Name: "f", Arguments: "{}"}}, ExtraContent: json.RawMessage(`{"google":{"thought_signature":"s2"}}`)},
 		},
 	}, {
-		name: "usage summed, cached tokens and service tier, delivered once at the end",
+		name: "usage in parts, cached tokens and service tier, delivered once at the end",
 		lines: []string{
 			`{"id":"u","service_tier":"default","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":0,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":4}}}`,
 			`{"id":"u","service_tier":"flex","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":5,"total_tokens":5}}`,
 			`[DONE]`,
 		},
 		want: []session.ChatChunk{{RequestID: "u", Usage: &session.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, CachedPromptTokens: 4, ServiceTier: "flex"}}},
+	}, {
+		name: "usage repeated with running totals is not summed",
+		lines: []string{
+			`{"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11}}`,
+			`{"choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`,
+		},
+		want: []session.ChatChunk{
+			{Content: "a"},
+			{Content: "b"},
+			{Usage: &session.Usage{PromptTokens: 10, CompletionTokens: 2, TotalTokens: 12}},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
