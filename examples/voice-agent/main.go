@@ -1,7 +1,13 @@
 // Command voice-agent is the program a user copies: a LiveKit voice agent
 // built on this framework.
 //
-//	voice-agent chat [flags]   talk to the agent in the terminal, one line a turn
+//	voice-agent start [flags]               run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
+//	voice-agent connect -room NAME [flags]  join one room directly, for development
+//	voice-agent chat [flags]                talk to the agent in the terminal, one line a turn
+//
+// In a room the agent hears and speaks through a local speech stack
+// (Silero VAD, PocketSphinx STT, Flite TTS): stand-ins for cloud speech
+// models that need no account, and say so in the log.
 //
 // The LLM is the LiveKit Inference gateway (inference.LLM). Where no
 // gateway credentials are set, the agent says so and answers with a local
@@ -28,7 +34,9 @@ func main() {
 const usage = `usage: voice-agent <command> [flags]
 
 commands:
-  chat    talk to the agent in the terminal: one line is one user turn
+  start     run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
+  connect   join one room directly: connect -room NAME
+  chat      talk to the agent in the terminal: one line is one user turn
 `
 
 // run is main without the process: it returns the exit code.
@@ -38,6 +46,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	switch args[0] {
+	case "start":
+		return runStart(ctx, args[1:], stderr, getenv)
+	case "connect":
+		return runConnect(ctx, args[1:], stderr, getenv)
 	case "chat":
 		return runChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	protologger "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/livekit-go/agents/agent"
+	"github.com/livekit-go/agents/agent/roomio"
+	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/plugins/flite"
+	"github.com/livekit-go/agents/plugins/pocketsphinx"
+	"github.com/livekit-go/agents/plugins/silero"
+	"github.com/livekit-go/agents/session"
+)
+
+// voiceFlags are the flags start and connect share.
+type voiceFlags struct {
+	model, provider, options, instructions string
+	identity                               string
+	logLevel                               string
+}
+
+func (f *voiceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.model, "model", "openai/gpt-4.1-mini", "LiveKit Inference model")
+	fs.StringVar(&f.provider, "provider", "", "provider to ask the gateway for (X-LiveKit-Inference-Provider)")
+	fs.StringVar(&f.options, "model-options", "", `model options as a JSON object with the reference's keys, e.g. {"temperature":0.7}`)
+	fs.StringVar(&f.instructions, "instructions", "You are a helpful voice assistant. Keep answers short: they are spoken.", "system instructions")
+	fs.StringVar(&f.identity, "user", "", "identity of the participant to listen to (default: the first one to join)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if l > slog.LevelDebug {
+		// server-sdk-go logs every ICE and signalling step; keep it for -log-level debug.
+		lksdk.SetLogger(protologger.GetDiscardLogger())
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// speech is the local speech stack, loaded once and shared by every job:
+// Silero VAD (ONNX Runtime), PocketSphinx STT and Flite TTS. They run on
+// this machine with no cloud account; PocketSphinx and Flite are far below
+// cloud models in quality and stand in for them until the speech plugins
+// of LiveKit Inference are wired in.
+type speech struct {
+	vad *silero.VAD
+	stt *pocketsphinx.STT
+	tts *flite.TTS
+}
+
+func loadSpeech() (*speech, error) {
+	vad, err := silero.Load()
+	if err != nil {
+		return nil, fmt.Errorf("silero VAD: %w (scripts/setup.sh setup_local_speech fetches the model and sets SILERO_VAD_MODEL and ONNXRUNTIME_LIB)", err)
+	}
+	stt, err := pocketsphinx.NewSTT()
+	if err != nil {
+		_ = vad.Close()
+		return nil, fmt.Errorf("pocketsphinx STT: %w", err)
+	}
+	tts, err := flite.New()
+	if err != nil {
+		_ = vad.Close()
+		return nil, fmt.Errorf("flite TTS: %w", err)
+	}
+	return &speech{vad: vad, stt: stt, tts: tts}, nil
+}
+
+func (s *speech) close() { _ = s.vad.Close() }
+
+// voiceAgent is the agent every job runs.
+func voiceAgent(instructions string) (*agent.Agent, error) {
+	clock, err := agent.FunctionTool("current_time", "The current time in an IANA time zone.", currentTime)
+	if err != nil {
+		return nil, err
+	}
+	return &agent.Agent{
+		Instructions: instructions,
+		Tools:        []agent.Tool{clock},
+		OnEnter: func(ctx context.Context, s *agent.Session) error {
+			_, err := s.Say("Hello! Ask me the time anywhere in the world.")
+			return err
+		},
+	}, nil
+}
+
+// jobSetup builds each job's Spec and logs one status line when it ends.
+func jobSetup(llm session.LLM, sp *speech, flags *voiceFlags, log *slog.Logger) (roomio.SetupFunc, error) {
+	a, err := voiceAgent(flags.instructions)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
+		jlog := log.With("job", job.ID(), "room", job.RoomName())
+		start := time.Now()
+		var turns, interrupted, errs atomic.Int64
+		var mu sync.Mutex
+		var e2e []time.Duration
+		roomOpts := []roomio.Option{roomio.WithLogger(jlog)}
+		if flags.identity != "" {
+			roomOpts = append(roomOpts, roomio.WithParticipantIdentity(flags.identity))
+		}
+		return &roomio.Spec{
+			Agent: a,
+			Options: []session.Option{
+				session.WithLLM(llm), session.WithSTT(sp.stt), session.WithTTS(sp.tts), session.WithVAD(sp.vad),
+				session.WithLogger(jlog),
+			},
+			RoomOptions: roomOpts,
+			OnEvent: func(e session.Event) {
+				switch e := e.(type) {
+				case session.ConversationItemAddedEvent:
+					if m, ok := e.Item.(*session.ChatMessage); ok && m.Role == session.RoleUser {
+						turns.Add(1)
+						jlog.Info("user", "text", m.Content)
+					} else if ok && m.Role == session.RoleAssistant {
+						if m.Interrupted {
+							interrupted.Add(1)
+						}
+						jlog.Info("agent", "text", m.Content, "interrupted", m.Interrupted)
+					}
+				case session.FunctionToolsExecutedEvent:
+					for i, c := range e.Calls {
+						out := ""
+						if i < len(e.Outputs) && e.Outputs[i] != nil {
+							out = e.Outputs[i].Output
+						}
+						jlog.Info("tool", "name", c.Name, "args", c.Arguments, "output", out)
+					}
+				case session.MetricsEvent:
+					mu.Lock()
+					e2e = append(e2e, e.Metrics.E2ELatency)
+					mu.Unlock()
+					jlog.Debug("turn metrics", "e2e", e.Metrics.E2ELatency, "eou", e.Metrics.EndOfUtteranceDelay,
+						"llm_ttft", e.Metrics.LLMTTFT, "tts_ttfb", e.Metrics.TTSTTFB)
+				case session.ErrorEvent:
+					errs.Add(1)
+					jlog.Warn("session error", "source", e.Source, "err", e.Err, "recoverable", e.Recoverable)
+				}
+			},
+			OnEnd: func(reason error) {
+				mu.Lock()
+				var sum time.Duration
+				for _, d := range e2e {
+					sum += d
+				}
+				var mean time.Duration
+				if len(e2e) > 0 {
+					mean = sum / time.Duration(len(e2e))
+				}
+				mu.Unlock()
+				why := "done"
+				if reason != nil {
+					why = reason.Error()
+				}
+				jlog.Info("job status", "duration", time.Since(start).Round(time.Second), "turns", turns.Load(),
+					"interrupted", interrupted.Load(), "errors", errs.Load(), "mean_e2e", mean.Round(time.Millisecond), "ended", why)
+			},
+		}, nil
+	}, nil
+}
+
+// voiceLLM is chatLLM, noted in the log.
+func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger) (session.LLM, error) {
+	var note strings.Builder
+	llm, err := chatLLM(flags.model, flags.provider, flags.options, &note, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if n := strings.TrimSpace(note.String()); n != "" {
+		log.Warn(strings.TrimPrefix(n, "voice-agent: "))
+	} else {
+		log.Info("LLM: LiveKit Inference", "model", flags.model)
+	}
+	log.Info("speech: local stand-ins", "vad", "silero (ONNX Runtime)", "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
+	return llm, nil
+}
+
+// lkCredentials reads LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.
+func lkCredentials(getenv func(string) string) (url, key, secret string, err error) {
+	url, key, secret = getenv("LIVEKIT_URL"), getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
+	if url == "" || key == "" || secret == "" {
+		return "", "", "", fmt.Errorf("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set")
+	}
+	return url, key, secret, nil
+}
