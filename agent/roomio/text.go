@@ -174,6 +174,10 @@ type userTranscripts struct {
 
 func (u *userTranscripts) handle(e session.UserInputTranscribedEvent) {
 	u.mu.Lock()
+	if u.segment == "" && strings.TrimSpace(e.Text) == "" {
+		u.mu.Unlock()
+		return // nothing heard, nothing shown: no stream
+	}
 	if u.segment == "" {
 		u.segment = newSegmentID()
 	}

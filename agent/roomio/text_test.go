@@ -35,6 +35,7 @@ func TestTranscripts(t *testing.T) {
 	user := &userTranscripts{pub: p, send: f, trackID: func() string { return "TR_user" }}
 	ctx := context.Background()
 
+	user.handle(session.UserInputTranscribedEvent{Text: "", Final: true}) // nothing heard: nothing sent
 	user.handle(session.UserInputTranscribedEvent{Text: "what"})
 	user.handle(session.UserInputTranscribedEvent{Text: "what time", Final: true})
 	_ = out.CaptureText(ctx, "It is noon.")

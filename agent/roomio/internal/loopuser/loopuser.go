@@ -24,7 +24,7 @@ import (
 )
 
 // Rate is the rate the user publishes and hears at.
-const Rate = 16000
+const Rate = 48000
 
 // Transcript is one lk.transcription text stream the user received.
 type Transcript struct {

@@ -51,6 +51,8 @@ func Tone(d time.Duration, rate int) []int16 {
 type VAD struct {
 	MinSpeech  time.Duration // default 40 ms
 	MinSilence time.Duration // default 300 ms
+	// OnEnd, if set, is told the moment each end of speech was placed at.
+	OnEnd func(speechEndedAt time.Time)
 }
 
 var _ session.VAD = (*VAD)(nil)
@@ -62,6 +64,7 @@ func (v *VAD) Stream(ctx context.Context) (session.VADStream, error) {
 		minSilence: cmpOr(v.MinSilence, 300*time.Millisecond),
 		events:     make(chan session.VADEvent, 64),
 		done:       make(chan struct{}),
+		onEnd:      v.OnEnd,
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	s.stop = stop
@@ -81,6 +84,7 @@ type vadStream struct {
 	done                  chan struct{}
 	once                  sync.Once
 	stop                  func() bool
+	onEnd                 func(time.Time)
 
 	// Push is called from one goroutine.
 	speaking bool
@@ -122,6 +126,9 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 	s.sound = 0
 	if s.speaking && s.quiet >= s.minSilence {
 		s.speaking = false
+		if s.onEnd != nil {
+			s.onEnd(s.quietAt)
+		}
 		s.emit(session.VADEvent{Type: session.VADEndOfSpeech, SpeechDuration: s.talked, SpeechEndedAt: s.quietAt})
 	}
 	return nil

@@ -1,0 +1,480 @@
+// Command roombench measures room I/O on a LiveKit server (loopback):
+//
+//	roombench latency [-turns 25]            one room: end of the user's speech to the agent's first audio
+//	roombench density [-rooms 20] [-for 60s] one worker process serving N rooms at once: CPU, memory, underruns
+//	roombench listen -room NAME [-for 20s]   join as a user, speak a tone now and then, print what arrives
+//
+// The server comes from LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET.
+// The agent runs the deterministic tone speech stack (internal/tonespeech)
+// and the real inference plugin against a loopback Chat Completions
+// server, so the time measured beyond endpointing, LLM and TTS is what the
+// framework and the transport add.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	protologger "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/livekit-go/agents/agent"
+	"github.com/livekit-go/agents/agent/roomio"
+	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
+	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/plugins/inference"
+	"github.com/livekit-go/agents/session"
+)
+
+func main() {
+	lksdk.SetLogger(protologger.GetDiscardLogger())
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: roombench latency|density|listen|worker [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "latency":
+		err = latency(ctx, os.Args[2:])
+	case "density":
+		err = density(ctx, os.Args[2:])
+	case "listen":
+		err = listen(ctx, os.Args[2:])
+	case "worker":
+		err = runWorker(ctx, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roombench:", err)
+		os.Exit(1)
+	}
+}
+
+type server struct{ url, key, secret string }
+
+func env() (server, error) {
+	s := server{os.Getenv("LIVEKIT_URL"), os.Getenv("LIVEKIT_API_KEY"), os.Getenv("LIVEKIT_API_SECRET")}
+	if s.url == "" || s.key == "" || s.secret == "" {
+		return s, errors.New("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set")
+	}
+	return s, nil
+}
+
+func uniqueName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// chatServer streams reply, a word a chunk, to every request.
+func chatServer(reply string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = bufio.NewReader(r.Body).Discard(1 << 20)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i, word := range strings.SplitAfter(reply, " ") {
+			delta := map[string]any{"content": word}
+			if i == 0 {
+				delta["role"] = "assistant"
+			}
+			chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "m",
+				"choices": []any{map[string]any{"index": 0, "delta": delta}}})
+			fmt.Fprintf(w, "data: %s\n\n", chunk)
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+}
+
+// startWorker registers a worker for agentName whose jobs run the tone
+// stack; it returns when registered. onMetrics sees every turn's metrics.
+func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs int, onMetrics func(session.TurnMetrics), onEnd func(time.Time)) (func(), error) {
+	llmSrv := chatServer(reply)
+	setup := func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
+		llm, err := inference.NewLLM("openai/gpt-4.1-mini", inference.WithBaseURL(llmSrv.URL), inference.WithCredentials("key", "secret"))
+		if err != nil {
+			return nil, err
+		}
+		return &roomio.Spec{
+			Agent: &agent.Agent{Instructions: "bench"},
+			Options: []session.Option{
+				session.WithLLM(llm),
+				session.WithSTT(&tonespeech.STT{Text: "what time is it"}),
+				session.WithTTS(&tonespeech.TTS{}),
+				session.WithVAD(&tonespeech.VAD{OnEnd: onEnd}),
+				session.WithLogger(slog.New(slog.DiscardHandler)),
+			},
+			RoomOptions: []roomio.Option{roomio.WithLogger(slog.New(slog.DiscardHandler))},
+			OnEvent: func(e session.Event) {
+				if m, ok := e.(session.MetricsEvent); ok && onMetrics != nil {
+					onMetrics(m.Metrics)
+				}
+			},
+		}, nil
+	}
+	w, err := worker.New(s.url, s.key, s.secret, roomio.EntryPoint(setup), worker.WithAgentName(agentName),
+		worker.WithMaxJobs(maxJobs), worker.WithLoadThreshold(1), worker.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		llmSrv.Close()
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { // exits when wctx ends
+		defer close(done)
+		_ = w.Run(wctx)
+	}()
+	stop := func() { cancel(); <-done; llmSrv.Close() }
+	deadline := time.Now().Add(20 * time.Second)
+	for w.ID() == "" {
+		if time.Now().After(deadline) {
+			stop()
+			return nil, errors.New("worker did not register")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return stop, nil
+}
+
+func createRoom(ctx context.Context, s server, room, agentName string) error {
+	rc := lksdk.NewRoomServiceClient(s.url, s.key, s.secret)
+	_, err := rc.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: room, Agents: []*livekit.RoomAgentDispatch{{AgentName: agentName}}})
+	return err
+}
+
+func deleteRoom(s server, room string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = lksdk.NewRoomServiceClient(s.url, s.key, s.secret).DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: room})
+}
+
+// waitAgent waits until the agent is in the room and listening.
+func waitAgent(ctx context.Context, u *loopuser.User) error {
+	return u.WaitFor(ctx, "the agent listening", func() bool {
+		for _, p := range u.Room.GetRemoteParticipants() {
+			if p.Kind() == lksdk.ParticipantAgent && p.Attributes()[roomio.AttributeAgentState] == "listening" &&
+				p.GetTrackPublication(livekit.TrackSource_MICROPHONE) != nil {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" }
+
+// latency runs turns in one room and reports, per turn, the time from the
+// end of the user's speech (its last sample sent) to the first agent audio
+// the user hears, and that time minus endpointing, LLM and TTS.
+func latency(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ExitOnError)
+	turns := fs.Int("turns", 25, "turns to measure")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	name := uniqueName("bench-latency")
+	metrics := make(chan session.TurnMetrics, 64)
+	ends := make(chan time.Time, 64)
+	stop, err := startWorker(ctx, s, name, "Okay.", 2, func(m session.TurnMetrics) { metrics <- m }, func(at time.Time) { ends <- at })
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := createRoom(ctx, s, name, name); err != nil {
+		return err
+	}
+	defer deleteRoom(s, name)
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	if err := waitAgent(ctx, u); err != nil {
+		return err
+	}
+	var total, rest, eou, llm, tts, in, out []time.Duration
+	for i := range *turns {
+		before := len(u.Heard())
+		end := u.Speak(800 * time.Millisecond)
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.Heard()) > before })
+		cancel()
+		if err != nil {
+			return fmt.Errorf("turn %d: %w", i, err)
+		}
+		heard := u.Heard()[before]
+		var m session.TurnMetrics
+		select {
+		case m = <-metrics:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("turn %d: no metrics", i)
+		}
+		var endAt time.Time
+		select {
+		case endAt = <-ends:
+		default:
+		}
+		t := heard.Sub(end)
+		r := t - m.EndOfUtteranceDelay - m.LLMTTFT - m.TTSTTFB
+		// The agent heard the end at endAt, and handed out the first frame
+		// E2ELatency later: the rest is the way in and the way out.
+		wayIn := endAt.Sub(end)
+		wayOut := heard.Sub(endAt.Add(m.E2ELatency))
+		total, rest, eou, llm, tts = append(total, t), append(rest, r), append(eou, m.EndOfUtteranceDelay), append(llm, m.LLMTTFT), append(tts, m.TTSTTFB)
+		in, out = append(in, wayIn), append(out, wayOut)
+		fmt.Printf("turn %2d: end of speech -> first audio %s; endpointing %s, LLM TTFT %s, TTS TTFB %s; framework+transport %s (in %s, session %s, out %s)\n",
+			i+1, ms(t), ms(m.EndOfUtteranceDelay), ms(m.LLMTTFT), ms(m.TTSTTFB), ms(r), ms(wayIn), ms(m.CommitToFirstOutput), ms(wayOut))
+		// Let the reply ("Okay.", 300 ms) finish before the next turn.
+		if err := u.WaitFor(ctx, "the reply's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	fmt.Printf("\n%d turns: end of speech -> first audio p50 %s p95 %s\n", len(total), ms(percentile(total, .5)), ms(percentile(total, .95)))
+	fmt.Printf("  endpointing p50 %s, LLM TTFT p50 %s, TTS TTFB p50 %s\n", ms(percentile(eou, .5)), ms(percentile(llm, .5)), ms(percentile(tts, .5)))
+	fmt.Printf("  framework + transport: p50 %s p95 %s (floor: p50 < 100 ms)\n", ms(percentile(rest, .5)), ms(percentile(rest, .95)))
+	fmt.Printf("  of which the way in (user's last sample sent -> agent's VAD sees quiet) p50 %s, the way out (agent's first frame handed to the output -> the user hears it) p50 %s\n",
+		ms(percentile(in, .5)), ms(percentile(out, .5)))
+	return nil
+}
+
+// runWorker is the worker process of density.
+func runWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ExitOnError)
+	name := fs.String("agent-name", "", "agent name")
+	maxJobs := fs.Int("max-jobs", 200, "most jobs")
+	reply := fs.String("reply", "", "what the agent says")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	stop, err := startWorker(ctx, s, *name, *reply, *maxJobs, nil, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println("registered")
+	<-ctx.Done()
+	stop()
+	return nil
+}
+
+// procStat reads a process's CPU time and resident memory from /proc.
+func procStat(pid int) (cpu time.Duration, rss int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	pages, _ := strconv.ParseInt(f[21], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / hz, pages * int64(os.Getpagesize()), nil
+}
+
+// density runs one worker process (this program, re-executed) serving
+// -rooms rooms, each with a user that speaks 1.2 s, waits for the reply
+// (about 2 s of audio) and speaks again, for -for. It reports the worker's
+// CPU and memory per room and the underruns the users heard.
+func density(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("density", flag.ExitOnError)
+	rooms := fs.Int("rooms", 20, "concurrent rooms")
+	dur := fs.Duration("for", 60*time.Second, "how long to measure once every room is up")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	name := uniqueName("bench-density")
+	const reply = "Here is a reply that lasts a couple of seconds."
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "worker", "-agent-name", name, "-reply", reply)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "registered" {
+		return fmt.Errorf("worker did not register: %q %v", line, err)
+	}
+	cpu0, rss0, err := procStat(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("worker idle: RSS %.1f MiB\n", float64(rss0)/(1<<20))
+
+	var wg sync.WaitGroup
+	var turns, failures atomic.Int64
+	users := make([]*loopuser.User, *rooms)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan error, *rooms)
+	for i := range *rooms {
+		room := fmt.Sprintf("%s-%d", name, i)
+		if err := createRoom(ctx, s, room, name); err != nil {
+			return err
+		}
+		defer deleteRoom(s, room)
+		u, err := loopuser.Join(ctx, s.url, s.key, s.secret, room, "user")
+		if err != nil {
+			return err
+		}
+		users[i] = u
+		defer u.Close()
+		wg.Add(1)
+		go func() { // exits when runCtx ends
+			defer wg.Done()
+			jctx, jcancel := context.WithTimeout(runCtx, 60*time.Second)
+			err := waitAgent(jctx, u)
+			jcancel()
+			ready <- err
+			if err != nil {
+				return
+			}
+			for runCtx.Err() == nil {
+				before := len(u.Heard())
+				u.Speak(1200 * time.Millisecond)
+				tctx, tcancel := context.WithTimeout(runCtx, 10*time.Second)
+				err := u.WaitFor(tctx, "reply", func() bool { return len(u.Heard()) > before })
+				if err == nil {
+					err = u.WaitFor(tctx, "reply end", func() bool { on, _ := u.Sounding(); return !on })
+				}
+				tcancel()
+				if runCtx.Err() != nil {
+					return
+				}
+				if err != nil {
+					failures.Add(1)
+				} else {
+					turns.Add(1)
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}()
+	}
+	for range *rooms {
+		if err := <-ready; err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("a room's agent never came: %w", err)
+		}
+	}
+	// Measure the steady state.
+	time.Sleep(3 * time.Second)
+	gaps0 := 0
+	for _, u := range users {
+		gaps0 += u.Gaps()
+	}
+	cpuA, _, _ := procStat(cmd.Process.Pid)
+	t0, turns0, fail0 := time.Now(), turns.Load(), failures.Load()
+	var peak int64
+	for end := time.Now().Add(*dur); time.Now().Before(end) && ctx.Err() == nil; {
+		time.Sleep(time.Second)
+		if _, rss, err := procStat(cmd.Process.Pid); err == nil {
+			peak = max(peak, rss)
+		}
+	}
+	cpuB, rss, _ := procStat(cmd.Process.Pid)
+	el := time.Since(t0)
+	gaps := 0
+	for _, u := range users {
+		gaps += u.Gaps()
+	}
+	cancel()
+	wg.Wait()
+	cpuShare := float64(cpuB-cpuA) / float64(el)
+	fmt.Printf("%d rooms for %v: %d turns answered, %d unanswered, %d underruns heard (quiet gaps inside agent audio)\n",
+		*rooms, el.Round(time.Second), turns.Load()-turns0, failures.Load()-fail0, gaps-gaps0)
+	fmt.Printf("worker CPU: %.1f%% of one core in all, %.2f%% per room (setup: %v CPU)\n",
+		100*cpuShare, 100*cpuShare/float64(*rooms), (cpuA - cpu0).Round(time.Millisecond))
+	fmt.Printf("worker memory: RSS %.1f MiB now, peak %.1f MiB, %.2f MiB per room above idle\n",
+		float64(rss)/(1<<20), float64(peak)/(1<<20), float64(peak-rss0)/(1<<20)/float64(*rooms))
+	return nil
+}
+
+// listen joins a room as a user, speaks a tone every few seconds and
+// prints the transcripts and agent audio that arrive.
+func listen(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("listen", flag.ExitOnError)
+	room := fs.String("room", "", "room")
+	dur := fs.Duration("for", 20*time.Second, "how long")
+	speak := fs.Bool("speak", false, "speak a tone every 5 s")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, *room, uniqueName("listener"))
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	end := time.Now().Add(*dur)
+	nextSpeak := time.Now().Add(3 * time.Second)
+	seen, heard := 0, 0
+	for time.Now().Before(end) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		for _, t := range u.Transcripts()[seen:] {
+			fmt.Printf("%s transcript from %s: %q %v\n", t.At.Format("15:04:05.000"), t.From, t.Text, t.Attributes)
+			seen++
+		}
+		for _, h := range u.Heard()[heard:] {
+			fmt.Printf("%s agent audio starts\n", h.Format("15:04:05.000"))
+			heard++
+		}
+		if *speak && time.Now().After(nextSpeak) {
+			u.SpeakAsync(time.Second)
+			nextSpeak = time.Now().Add(5 * time.Second)
+		}
+	}
+	for _, p := range u.Room.GetRemoteParticipants() {
+		fmt.Printf("participant %s kind %d attributes %v\n", p.Identity(), p.Kind(), p.Attributes())
+	}
+	return nil
+}
