@@ -207,7 +207,13 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	if sdkLog == nil {
 		sdkLog = protologger.GetLogger()
 	}
-	pcm, err := lkmedia.NewPCMLocalTrack(o.outputRate, 1, sdkLog)
+	// For rates dividing 48 kHz the room resamples itself (resample.go):
+	// the track then gets 48 kHz and runs no resampler of its own.
+	trackRate := o.outputRate
+	if opusRate%o.outputRate == 0 {
+		trackRate = opusRate
+	}
+	pcm, err := lkmedia.NewPCMLocalTrack(trackRate, 1, sdkLog)
 	if err != nil {
 		r.Close()
 		return nil, fmt.Errorf("roomio: audio track: %w", err)
@@ -238,7 +244,11 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		r.Close()
 		return nil, err
 	}
-	r.out = newAudioOutput(r.track, o.outputRate, 1)
+	var sink pcmSink = r.track
+	if trackRate != o.outputRate {
+		sink = &upsampleSink{sink: r.track, up: newUpsampler(trackRate / o.outputRate)}
+	}
+	r.out = newAudioOutput(sink, o.outputRate, 1)
 	r.scan()
 	return r, nil
 }
@@ -381,11 +391,17 @@ func (r *Room) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTra
 	if r.closing || rp.Identity() != r.userIdentity || r.remotes[pub.SID()] != nil {
 		return
 	}
-	opts := []lkmedia.PCMRemoteTrackOption{lkmedia.WithTargetSampleRate(r.o.inputRate), lkmedia.WithTargetChannels(1)}
+	var w lkmedia.PCMRemoteTrackWriter = trackWriter{r.in}
+	rate := r.o.inputRate
+	if opusRate%rate == 0 && rate != opusRate {
+		// Decoded at 48 kHz, brought down here (resample.go).
+		w, rate = &downsampleWriter{in: r.in, down: newDownsampler(opusRate / rate)}, opusRate
+	}
+	opts := []lkmedia.PCMRemoteTrackOption{lkmedia.WithTargetSampleRate(rate), lkmedia.WithTargetChannels(1)}
 	if r.o.sdkLogger != nil {
 		opts = append(opts, lkmedia.WithLogger(r.o.sdkLogger))
 	}
-	dec, err := lkmedia.NewPCMRemoteTrack(track, trackWriter{r.in}, opts...)
+	dec, err := lkmedia.NewPCMRemoteTrack(track, w, opts...)
 	if err != nil {
 		r.logger.Warn("roomio: decode the user's microphone", "err", err)
 		return
