@@ -102,7 +102,10 @@ func chatServer(t *testing.T, reply string) *httptest.Server {
 type events struct {
 	mu  sync.Mutex
 	all []session.Event
+	end chan error // why each job ended
 }
+
+func newEvents() *events { return &events{end: make(chan error, 4)} }
 
 func (e *events) add(ev session.Event) {
 	e.mu.Lock()
@@ -142,6 +145,7 @@ func startWorker(t *testing.T, s *liveServer, agentName, llmURL string, ev *even
 				session.WithVAD(&tonespeech.VAD{}),
 			}, opts...),
 			OnEvent: ev.add,
+			OnEnd:   func(reason error) { ev.end <- reason },
 		}, nil
 	}
 	w, err := worker.New(s.url, s.key, s.secret, roomio.EntryPoint(setup),
@@ -197,7 +201,7 @@ func TestLiveTurn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*waitLimit)
 	defer cancel()
 	name := uniqueName("roomio-turn")
-	ev := &events{}
+	ev := newEvents()
 	startWorker(t, s, name, chatServer(t, "It is noon.").URL, ev)
 	s.createRoom(t, name, name)
 	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
@@ -246,6 +250,17 @@ func TestLiveTurn(t *testing.T) {
 	if m := ev.assistantMessages()[0]; m.Content != "It is noon." || m.Interrupted {
 		t.Errorf("history: %+v, want the whole reply, not interrupted", m)
 	}
+
+	// The user leaving ends the job, with that reason.
+	u.Close()
+	select {
+	case reason := <-ev.end:
+		if !errors.Is(reason, roomio.ErrUserLeft) {
+			t.Errorf("job ended with %v, want ErrUserLeft", reason)
+		}
+	case <-ctx.Done():
+		t.Fatal("the job did not end when the user left")
+	}
 }
 
 // Barge-in: the user talks over a long reply; the agent's audio stops and
@@ -255,7 +270,7 @@ func TestLiveBargeIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*waitLimit)
 	defer cancel()
 	name := uniqueName("roomio-barge")
-	ev := &events{}
+	ev := newEvents()
 	long := "This is a long answer that goes on and on so that the user has plenty of time to talk over it before it ends."
 	startWorker(t, s, name, chatServer(t, long).URL, ev, session.WithFalseInterruptionTimeout(time.Second))
 	s.createRoom(t, name, name)

@@ -1,6 +1,7 @@
 // Command roombench measures room I/O on a LiveKit server (loopback):
 //
 //	roombench latency [-turns 25]            one room: end of the user's speech to the agent's first audio
+//	roombench bargein [-turns 10]            one room: the user talks over a long reply; how long until it stops
 //	roombench density [-rooms 20] [-for 60s] one worker process serving N rooms at once: CPU, memory, underruns
 //	roombench listen -room NAME [-for 20s]   join as a user, speak a tone now and then, print what arrives
 //
@@ -61,6 +62,8 @@ func main() {
 		err = latency(ctx, os.Args[2:])
 	case "density":
 		err = density(ctx, os.Args[2:])
+	case "bargein":
+		err = bargein(ctx, os.Args[2:])
 	case "listen":
 		err = listen(ctx, os.Args[2:])
 	case "worker":
@@ -350,7 +353,7 @@ func density(ctx context.Context, args []string) error {
 	fmt.Printf("worker idle: RSS %.1f MiB\n", float64(rss0)/(1<<20))
 
 	var wg sync.WaitGroup
-	var turns, failures atomic.Int64
+	var turns, failures, splits atomic.Int64
 	users := make([]*loopuser.User, *rooms)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -393,6 +396,9 @@ func density(ctx context.Context, args []string) error {
 					failures.Add(1)
 				} else {
 					turns.Add(1)
+					if len(u.Heard()) > before+1 {
+						splits.Add(1) // the reply arrived in pieces: a silence of 150 ms or more inside it
+					}
 				}
 				time.Sleep(300 * time.Millisecond)
 			}
@@ -412,7 +418,7 @@ func density(ctx context.Context, args []string) error {
 		gaps0 += u.Gaps()
 	}
 	cpuA, _, _ := procStat(cmd.Process.Pid)
-	t0, turns0, fail0 := time.Now(), turns.Load(), failures.Load()
+	t0, turns0, fail0, splits0 := time.Now(), turns.Load(), failures.Load(), splits.Load()
 	var peak int64
 	for end := time.Now().Add(*dur); time.Now().Before(end) && ctx.Err() == nil; {
 		time.Sleep(time.Second)
@@ -429,8 +435,8 @@ func density(ctx context.Context, args []string) error {
 	cancel()
 	wg.Wait()
 	cpuShare := float64(cpuB-cpuA) / float64(el)
-	fmt.Printf("%d rooms for %v: %d turns answered, %d unanswered, %d underruns heard (quiet gaps inside agent audio)\n",
-		*rooms, el.Round(time.Second), turns.Load()-turns0, failures.Load()-fail0, gaps-gaps0)
+	fmt.Printf("%d rooms for %v: %d turns answered, %d unanswered; underruns heard: %d short gaps, %d replies broken by 150 ms+ of silence\n",
+		*rooms, el.Round(time.Second), turns.Load()-turns0, failures.Load()-fail0, gaps-gaps0, splits.Load()-splits0)
 	fmt.Printf("worker CPU: %.1f%% of one core in all, %.2f%% per room (setup: %v CPU)\n",
 		100*cpuShare, 100*cpuShare/float64(*rooms), (cpuA - cpu0).Round(time.Millisecond))
 	fmt.Printf("worker memory: RSS %.1f MiB now, peak %.1f MiB, %.2f MiB per room above idle\n",
@@ -476,5 +482,70 @@ func listen(ctx context.Context, args []string) error {
 	for _, p := range u.Room.GetRemoteParticipants() {
 		fmt.Printf("participant %s kind %d attributes %v\n", p.Identity(), p.Kind(), p.Attributes())
 	}
+	return nil
+}
+
+// bargein has the user talk over a long reply, turn after turn, and
+// reports how long after the user started talking the agent's audio
+// stopped at the user, beyond the 0.5 s the session waits before it
+// interrupts (min_interruption_duration).
+func bargein(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bargein", flag.ExitOnError)
+	turns := fs.Int("turns", 10, "interruptions to measure")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	name := uniqueName("bench-bargein")
+	long := "This is a long answer that goes on and on so that the user has plenty of time to talk over it."
+	stop, err := startWorker(ctx, s, name, long, 2, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := createRoom(ctx, s, name, name); err != nil {
+		return err
+	}
+	defer deleteRoom(s, name)
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	if err := waitAgent(ctx, u); err != nil {
+		return err
+	}
+	const threshold = 500 * time.Millisecond
+	var beyond []time.Duration
+	for i := range *turns {
+		before := len(u.Heard())
+		u.Speak(800 * time.Millisecond)
+		if err := u.WaitFor(ctx, "the reply", func() bool { return len(u.Heard()) > before }); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		start := time.Now()
+		u.SpeakAsync(1500 * time.Millisecond)
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := u.WaitFor(tctx, "the reply to stop", func() bool { on, _ := u.Sounding(); return !on })
+		cancel()
+		if err != nil {
+			return fmt.Errorf("turn %d: %w", i, err)
+		}
+		_, last := u.Sounding()
+		b := last.Sub(start) - threshold
+		beyond = append(beyond, b)
+		fmt.Printf("interruption %2d: agent audio stopped %s after the user began, %s beyond the 0.5 s threshold\n", i+1, ms(last.Sub(start)), ms(b))
+		// The user's speech is a new turn: let its reply start, then
+		// interrupt nothing more and wait for quiet.
+		time.Sleep(2500 * time.Millisecond)
+		u.Speak(300 * time.Millisecond) // cut the new reply short (an interim needs 200 ms)
+		if err := u.WaitFor(ctx, "quiet", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+			return err
+		}
+		time.Sleep(3 * time.Second)
+	}
+	fmt.Printf("\n%d interruptions: stop beyond the threshold p50 %s p95 %s (floor: under 100 ms)\n", len(beyond), ms(percentile(beyond, .5)), ms(percentile(beyond, .95)))
 	return nil
 }
