@@ -74,7 +74,7 @@ func WithSTTSampleRate(hz int) STTOption {
 
 // WithSTTModelOptions sets the provider options.
 func WithSTTModelOptions(o STTModelOptions) STTOption {
-	return sttOptionFunc(func(c *sttConfig) { c.options, c.optionsErr = o.clone(), nil })
+	return sttOptionFunc(func(c *sttConfig) { c.options, c.optionsErr = o.clone(), o.Validate() })
 }
 
 // WithSTTModelOptionsMap sets the provider options from their map form
@@ -726,7 +726,7 @@ func (s *STTStream) serve(conn *wsConn) error {
 				}
 				return rerr
 			}
-			done, err := s.handle(conn, b)
+			done, err := s.handle(b)
 			if err != nil || done {
 				return err
 			}
@@ -811,7 +811,7 @@ func (s *STTStream) finalizeOnFlush() bool {
 }
 
 // handle acts on one message; done reports the clean end of the stream.
-func (s *STTStream) handle(conn *wsConn, b []byte) (done bool, err error) {
+func (s *STTStream) handle(b []byte) (done bool, err error) {
 	msg, err := decodeSTTMessage(b)
 	if err != nil {
 		return false, err

@@ -78,7 +78,7 @@ func WithTTSSampleRate(hz int) TTSOption {
 
 // WithTTSModelOptions sets the provider options.
 func WithTTSModelOptions(o TTSModelOptions) TTSOption {
-	return ttsOptionFunc(func(c *ttsConfig) { c.options, c.optionsErr = o.clone(), nil })
+	return ttsOptionFunc(func(c *ttsConfig) { c.options, c.optionsErr = o.clone(), o.Validate() })
 }
 
 // WithTTSModelOptionsMap sets the provider options from their map form
