@@ -164,6 +164,12 @@ func (c *gwConn) expect(typ string) map[string]any {
 	}
 }
 
+// drain reads until the socket ends.
+func (c *gwConn) drain() {
+	for c.read() != nil {
+	}
+}
+
 func (c *gwConn) send(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -50,6 +50,9 @@ type sttConfig struct {
 	optionsErr error
 	keyterms   []string
 	fallback   []STTFallback
+	// finalWait and afterFinalWait are the finalization timer's waits;
+	// tests shrink them.
+	finalWait, afterFinalWait time.Duration
 }
 
 // STTOption configures an [STTModel]. The [SpeechOption]s are STTOptions
@@ -120,7 +123,12 @@ func STT(model string, opts ...STTOption) *STTModel {
 
 // NewSTT is STT returning its error.
 func NewSTT(model string, opts ...STTOption) (*STTModel, error) {
-	cfg := sttConfig{speechConfig: defaultSpeechConfig(), sampleRate: defaultSTTSampleRate}
+	cfg := sttConfig{
+		speechConfig:   defaultSpeechConfig(),
+		sampleRate:     defaultSTTSampleRate,
+		finalWait:      sttFinalWait,
+		afterFinalWait: sttAfterFinalWait,
+	}
 	for _, o := range opts {
 		if o != nil {
 			o.applySTT(&cfg)
@@ -691,9 +699,9 @@ func (s *STTStream) serve(conn *wsConn) error {
 	var timer *time.Timer
 	var timerC <-chan time.Time
 	arm := func() {
-		d := sttFinalWait
+		d := s.m.cfg.finalWait
 		if s.gotFinal {
-			d = sttAfterFinalWait
+			d = s.m.cfg.afterFinalWait
 		}
 		if timer == nil {
 			timer = time.NewTimer(d)

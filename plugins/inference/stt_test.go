@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"strconv"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func sttScript(c *gwConn) {
 	c.send(map[string]any{"type": "session.finalized"})
 	c.send(map[string]any{"type": "final_transcript", "transcript": ""})
 	c.send(map[string]any{"type": "session.closed"})
-	c.read() // until the client closes
+	c.drain()
 }
 
 func TestSTTTranscripts(t *testing.T) {
@@ -177,7 +178,7 @@ func TestSTTTwoTurnsOneConnection(t *testing.T) {
 			c.expect("input_audio")
 			c.send(map[string]any{"type": "final_transcript", "transcript": text})
 		}
-		c.read()
+		c.drain()
 	})
 	m := newTestSTT(t, gw.URL, "deepgram/nova-3")
 	st, err := m.Stream(t.Context())
@@ -220,7 +221,7 @@ func TestSTTServerErrorIsTyped(t *testing.T) {
 			gw := newWSGateway(t, func(c *gwConn) {
 				c.expect("session.create")
 				c.send(map[string]any{"type": "error", "message": "nope", "code": tc.code, "category": "MaxConcurrentGatewaySTT"})
-				c.read()
+				c.drain()
 			})
 			m := newTestSTT(t, gw.URL, "deepgram/nova-3", WithSpeechMaxRetries(0))
 			st, err := m.Stream(t.Context())
@@ -262,15 +263,15 @@ func TestSTTReconnects(t *testing.T) {
 					switch fault {
 					case "error":
 						c.send(map[string]any{"type": "error", "message": "upstream hiccup", "code": 500})
-						c.read()
+						c.drain()
 					case "session.closed":
 						c.send(map[string]any{"type": "session.closed"})
-						c.read()
+						c.drain()
 					}
 					return // "close": the socket goes away
 				}
 				c.send(map[string]any{"type": "final_transcript", "transcript": "again"})
-				c.read()
+				c.drain()
 			})
 			m := newTestSTT(t, gw.URL, "deepgram/nova-3")
 			st, err := m.Stream(t.Context())
@@ -386,7 +387,7 @@ func TestSTTMalformedMessage(t *testing.T) {
 			gw := newWSGateway(t, func(c *gwConn) {
 				c.expect("session.create")
 				c.sendRaw(raw)
-				c.read()
+				c.drain()
 			})
 			m := newTestSTT(t, gw.URL, "deepgram/nova-3")
 			st, err := m.Stream(t.Context())
@@ -498,5 +499,92 @@ func TestSTTEndInputThenSocketCloseIsEOF(t *testing.T) {
 	}
 	if err := st.Push(ramp(10, 0)); err == nil {
 		t.Error("Push after EndInput: nil error")
+	}
+}
+
+// TestSTTFlush: Flush sends the partial chunk at once; only Speechmatics
+// real-time models also get session.finalize.
+func TestSTTFlush(t *testing.T) {
+	for _, tc := range []struct {
+		model    string
+		finalize bool
+	}{{"deepgram/nova-3", false}, {"speechmatics/enhanced", true}, {"speechmatics/linden-1", false}} {
+		t.Run(tc.model, func(t *testing.T) {
+			got := make(chan []string, 1)
+			gw := newWSGateway(t, func(c *gwConn) {
+				c.expect("session.create")
+				var types []string
+				for {
+					m := c.read()
+					if m == nil {
+						got <- types
+						return
+					}
+					typ := m["type"].(string)
+					if typ == "input_audio" {
+						b, _ := base64.StdEncoding.DecodeString(m["audio"].(string))
+						typ += "/" + strconv.Itoa(len(b)/2)
+					}
+					types = append(types, typ)
+					if (typ == "input_audio/200" && !tc.finalize) || typ == "session.finalize" {
+						c.send(map[string]any{"type": "interim_transcript", "transcript": "seen"})
+					}
+					if typ == "session.close" {
+						got <- types
+						c.drain()
+						return
+					}
+				}
+			})
+			st, err := newTestSTT(t, gw.URL, tc.model).Stream(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = st.Push(ramp(1000, 0)) // one 800-sample chunk and 200 held back
+			_ = st.Flush()
+			for { // until the gateway saw the flush
+				ev, err := st.Recv()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Type == session.SpeechInterim {
+					break
+				}
+			}
+			_ = st.Close()
+			want := []string{"input_audio/800", "input_audio/200"}
+			if tc.finalize {
+				want = append(want, "session.finalize")
+			}
+			want = append(want, "session.close")
+			if d := cmp.Diff(<-got, want); d != "" {
+				t.Errorf("(-got +want):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestSTTFinalizationTimer: after EndInput, a gateway that neither closes
+// the session nor the socket still ends the stream, once the finalization
+// timer fires (shrunk here; nothing measures it).
+func TestSTTFinalizationTimer(t *testing.T) {
+	gw := newWSGateway(t, func(c *gwConn) {
+		c.expect("session.create")
+		c.expect("session.finalize")
+		c.send(map[string]any{"type": "final_transcript", "transcript": "done"})
+		c.expect("session.close")
+		c.drain()
+	})
+	m := newTestSTT(t, gw.URL, "deepgram/nova-3")
+	m.cfg.finalWait, m.cfg.afterFinalWait = time.Minute, time.Millisecond
+	st, err := m.Stream(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_ = st.EndInput()
+	evs, err := drainSTT(st.(*STTStream))
+	if err != nil || summarize(evs) != `start_of_speech:"" final_transcript:"done" end_of_speech:""` {
+		t.Fatalf("%s, %v", summarize(evs), err)
 	}
 }

@@ -248,7 +248,7 @@ func TestTTSRetry(t *testing.T) {
 				default:
 					return
 				}
-				c.read()
+				c.drain()
 			})
 			m := newTestTTS(t, gw.URL, "cartesia/sonic-3")
 			st, _ := m.Stream(t.Context())
@@ -270,7 +270,7 @@ func TestTTSRetry(t *testing.T) {
 			c.expect("session.flush")
 			c.send(audioMsg(pcmOf(700, 0)))
 			c.send(map[string]any{"type": "error", "message": "provider died"})
-			c.read()
+			c.drain()
 		})
 		m := newTestTTS(t, gw.URL, "cartesia/sonic-3")
 		st, _ := m.Stream(t.Context())
@@ -291,7 +291,7 @@ func TestTTSRetry(t *testing.T) {
 			c.expect("session.create")
 			c.expect("session.flush")
 			c.send(map[string]any{"type": "error", "message": "provider down"})
-			c.read()
+			c.drain()
 		})
 		m := newTestTTS(t, gw.URL, "cartesia/sonic-3", WithSpeechMaxRetries(2))
 		st, _ := m.Stream(t.Context())
@@ -342,7 +342,7 @@ func TestTTSMalformedMessage(t *testing.T) {
 				c.expect("session.create")
 				c.expect("session.flush")
 				c.sendRaw(raw)
-				c.read()
+				c.drain()
 			})
 			m := newTestTTS(t, gw.URL, "cartesia/sonic-3")
 			st, _ := m.Stream(t.Context())
