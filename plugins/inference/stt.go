@@ -190,10 +190,13 @@ func (m *STTModel) Language() string { return m.cfg.language }
 // Err returns the error that made the model unusable, or nil.
 func (m *STTModel) Err() error { return m.err }
 
-// Stream opens a recognition stream: it connects (retrying a retryable
-// failure) and returns an [*STTStream]. A failed handshake is returned here
-// as an [*APIError] (the gateway's HTTP status, e.g. 401 for bad
-// credentials), a [*ConnectionError] or a [*TimeoutError].
+// Stream opens a recognition stream, an [*STTStream]. It returns at once
+// and connects in the background (the session opens its STT while it
+// starts, which must not wait for the network); audio pushed meanwhile is
+// sent once connected. A handshake that fails for good is returned by Recv:
+// an [*APIError] with the gateway's HTTP status (401 for bad credentials,
+// not retried), or, once the retries are spent, an [*AttemptsError]
+// wrapping a [*ConnectionError], [*TimeoutError] or [*APIError].
 func (m *STTModel) Stream(ctx context.Context) (session.STTStream, error) {
 	if m.err != nil {
 		return nil, m.err
@@ -210,12 +213,7 @@ func (m *STTModel) Stream(ctx context.Context) (session.STTStream, error) {
 		closed:   make(chan struct{}),
 		runDone:  make(chan struct{}),
 	}
-	conn, err := s.connect(nil)
-	if err != nil {
-		cancel(err)
-		return nil, err
-	}
-	go s.run(conn) // exits when the stream ends: EOF, failure, ctx or Close
+	go s.run() // exits when the stream ends: EOF, failure, ctx or Close
 	return s, nil
 }
 
@@ -671,9 +669,14 @@ func (s *STTStream) connect(lastErr error) (*wsConn, error) {
 
 // run serves connections until the stream ends, reconnecting after a
 // retryable failure.
-func (s *STTStream) run(conn *wsConn) {
+func (s *STTStream) run() {
 	defer close(s.runDone)
 	defer s.cancel(nil)
+	conn, err := s.connect(nil)
+	if err != nil {
+		s.finish(err)
+		return
+	}
 	for {
 		err := s.serve(conn)
 		conn.close()

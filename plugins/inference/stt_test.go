@@ -347,7 +347,12 @@ func TestSTTBadAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Stream(t.Context())
+	st, err := m.Stream(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = st.Recv()
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Retryable() || ae.RequestID != "req_auth" {
 		t.Fatalf("err = %v, want a non-retryable 401", err)
@@ -423,6 +428,21 @@ func TestSTTCloseAndCancelDuringRecv(t *testing.T) {
 		errc := make(chan error, 1)
 		go func() { _, err := st.Recv(); errc <- err }()
 		_ = st.Push(ramp(800, 0))
+		sawType := func(typ string) func() bool {
+			return func() bool {
+				c := gw.conn(0)
+				if c == nil {
+					return false
+				}
+				for _, m := range c.received() {
+					if m["type"] == typ {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		waitFor(t, sawType("input_audio"))
 		_ = st.Close()
 		if err := <-errc; !errors.Is(err, session.ErrStreamClosed) {
 			t.Errorf("Recv after Close: %v", err)
@@ -433,19 +453,7 @@ func TestSTTCloseAndCancelDuringRecv(t *testing.T) {
 		if err := st.Push(ramp(10, 0)); !errors.Is(err, session.ErrStreamClosed) {
 			t.Errorf("Push after Close: %v", err)
 		}
-		// The gateway was told.
-		waitFor(t, func() bool {
-			c := gw.conn(0)
-			if c == nil {
-				return false
-			}
-			for _, m := range c.received() {
-				if m["type"] == "session.close" {
-					return true
-				}
-			}
-			return false
-		})
+		waitFor(t, sawType("session.close")) // the gateway was told
 	})
 	t.Run("cancel", func(t *testing.T) {
 		gw := newWSGateway(t, silent)
