@@ -545,6 +545,23 @@ func (s *STTStream) takeInput() []sttCmd {
 	return in
 }
 
+// requeue puts cmds back in front of what was pushed since.
+func (s *STTStream) requeue(cmds []sttCmd) {
+	if len(cmds) == 0 {
+		return
+	}
+	s.inMu.Lock()
+	s.in = append(slices.Clone(cmds), s.in...)
+	for _, c := range cmds {
+		s.queued += len(c.samples)
+	}
+	s.inMu.Unlock()
+	select {
+	case s.inReady <- struct{}{}:
+	default:
+	}
+}
+
 // Recv returns the next event as the session sees it; see [STTStream.RecvEvent].
 func (s *STTStream) Recv() (session.SpeechEvent, error) {
 	e, err := s.RecvEvent()
@@ -748,8 +765,12 @@ func (s *STTStream) serve(conn *wsConn) error {
 		select {
 		case <-conn.ready:
 		case <-s.inReady:
-			for _, c := range s.takeInput() {
+			in := s.takeInput()
+			for i, c := range in {
 				if err := s.send(conn, c); err != nil {
+					// What was not sent goes to the next connection; above
+					// all EndInput must not be lost.
+					s.requeue(in[i+1:])
 					return err
 				}
 				if c.kind == cmdEnd {

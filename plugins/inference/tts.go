@@ -423,9 +423,8 @@ type TTSStream struct {
 	closeOnce sync.Once
 	runDone   chan struct{}
 
-	// Owned by run.
-	attempts  int
-	segmentID string
+	// Owned by run: connections tried for the current segment.
+	attempts int
 }
 
 var _ session.TTSStream = (*TTSStream)(nil)
@@ -758,9 +757,6 @@ func (s *TTSStream) synthesize(conn *wsConn, seg string) (delivered bool, err er
 			msg, pcm, err := decodeTTSMessage(b)
 			if err != nil {
 				return delivered, err
-			}
-			if msg.SessionID != "" && s.segmentID == "" {
-				s.segmentID = msg.SessionID
 			}
 			switch msg.Type {
 			case "output_audio":
