@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gorilla/websocket"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -594,5 +595,36 @@ func TestSTTFinalizationTimer(t *testing.T) {
 	evs, err := drainSTT(st.(*STTStream))
 	if err != nil || summarize(evs) != `start_of_speech:"" final_transcript:"done" end_of_speech:""` {
 		t.Fatalf("%s, %v", summarize(evs), err)
+	}
+}
+
+// TestSTTAnswersPings: the gateway's keepalive pings are answered while the
+// stream waits, with no application-level ping of our own.
+func TestSTTAnswersPings(t *testing.T) {
+	pong := make(chan string, 1)
+	gw := newWSGateway(t, func(c *gwConn) {
+		c.ws.SetPongHandler(func(data string) error {
+			select {
+			case pong <- data:
+			default:
+			}
+			return nil
+		})
+		c.expect("session.create")
+		_ = c.ws.WriteControl(websocket.PingMessage, []byte("keepalive"), time.Now().Add(time.Second))
+		c.drain() // reading is what runs the pong handler
+	})
+	st, err := newTestSTT(t, gw.URL, "deepgram/nova-3").Stream(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	select {
+	case got := <-pong:
+		if got != "keepalive" {
+			t.Errorf("pong %q", got)
+		}
+	case <-t.Context().Done():
+		t.Fatal("no pong")
 	}
 }
