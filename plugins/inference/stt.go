@@ -350,6 +350,7 @@ const (
 	STTSpeechEnded
 )
 
+// String returns the gateway's name for the event.
 func (t STTEventType) String() string {
 	switch t {
 	case STTSpeechStarted:

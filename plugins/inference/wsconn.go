@@ -276,10 +276,12 @@ type AttemptsError struct {
 	Err error
 }
 
+// Error names the attempts and the last error.
 func (e *AttemptsError) Error() string {
 	return fmt.Sprintf("inference: failed after %d attempts: %s", e.Attempts, strings.TrimPrefix(e.Err.Error(), "inference: "))
 }
 
+// Unwrap returns the last attempt's error.
 func (e *AttemptsError) Unwrap() error { return e.Err }
 
 // Retryable reports false.
@@ -293,6 +295,7 @@ type ProtocolError struct {
 	Message string
 }
 
+// Error says what was malformed.
 func (e *ProtocolError) Error() string {
 	return "inference: malformed message from gateway: " + e.Message
 }
