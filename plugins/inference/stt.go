@@ -465,6 +465,8 @@ type STTStream struct {
 	gotFinal    bool
 	connStart   time.Duration
 	sessionID   string
+	language    string         // set by Update
+	extra       map[string]any // set by Update; a nil value removes the key
 }
 
 var _ session.STTStream = (*STTStream)(nil)
@@ -475,11 +477,61 @@ const (
 	cmdAudio sttCmdKind = iota
 	cmdFlush
 	cmdEnd
+	cmdUpdate
 )
 
 type sttCmd struct {
 	kind    sttCmdKind
 	samples []int16
+	update  sttUpdateWire
+}
+
+// STTUpdate changes the settings of a live stream. Empty fields stay as
+// they are.
+type STTUpdate struct {
+	// Language is the new language (BCP-47 or "multi").
+	Language string
+	// Options are provider options in map form, merged key by key into
+	// the stream's; a nil value is sent as null and removes the key from
+	// what a reconnection sends.
+	Options map[string]any
+}
+
+type sttUpdateWire struct {
+	Language string         `json:"language,omitempty"`
+	Extra    map[string]any `json:"extra,omitempty"`
+}
+
+type sttUpdateMsg struct {
+	Type     string        `json:"type"`
+	Settings sttUpdateWire `json:"settings"`
+}
+
+// Update changes the stream's language or provider options with a
+// session.update message, in order with the audio pushed. Providers that
+// support live updates (AssemblyAI, Deepgram Flux) apply it at once; others
+// ignore it. A reconnection keeps it. The options are checked as
+// [ParseSTTModelOptions] and [STTModelOptions.Validate] do; an error names
+// the key and nothing is sent.
+func (s *STTStream) Update(u STTUpdate) error {
+	o, err := ParseSTTModelOptions(u.Options)
+	if err == nil {
+		err = o.Validate()
+	}
+	if err != nil {
+		return err
+	}
+	w := sttUpdateWire{Language: normalizeLanguage(u.Language)}
+	if len(u.Options) > 0 {
+		w.Extra = make(map[string]any, len(u.Options))
+		for k, v := range u.Options {
+			w.Extra[k] = cloneJSONValue(v)
+		}
+	}
+	if w.Language == "" && w.Extra == nil {
+		return nil
+	}
+	return s.enqueue(sttCmd{kind: cmdUpdate, update: w})
 }
 
 var errInputEnded = errors.New("inference: input already ended")
@@ -544,6 +596,22 @@ func (s *STTStream) takeInput() []sttCmd {
 	in := s.in
 	s.in, s.queued = nil, 0
 	return in
+}
+
+// sessionCreate is the model's session.create with the stream's updates.
+func (s *STTStream) sessionCreate() sttCreateMsg {
+	msg := s.m.sessionCreate()
+	if s.language != "" {
+		msg.Settings.Language = s.language
+	}
+	for k, v := range s.extra {
+		if v == nil {
+			delete(msg.Settings.Extra, k)
+		} else {
+			msg.Settings.Extra[k] = v
+		}
+	}
+	return msg
 }
 
 // requeue puts cmds back in front of what was pushed since.
@@ -673,7 +741,7 @@ func (s *STTStream) connect(lastErr error) (*wsConn, error) {
 			return nil, err
 		}
 		s.attempts++
-		conn, err := g.dial(s.ctx, "stt", s.m.Model(), s.m.sessionCreate(), s.m.cfg.logger)
+		conn, err := g.dial(s.ctx, "stt", s.m.Model(), s.sessionCreate(), s.m.cfg.logger)
 		if err == nil {
 			s.connStart = time.Since(s.start)
 			return conn, nil
@@ -814,6 +882,17 @@ func (s *STTStream) send(conn *wsConn, c sttCmd) error {
 			return conn.writeJSON(typeOnlyMsg{Type: "session.finalize"})
 		}
 		return nil
+	case cmdUpdate:
+		if c.update.Language != "" {
+			s.language = c.update.Language
+		}
+		for k, v := range c.update.Extra {
+			if s.extra == nil {
+				s.extra = map[string]any{}
+			}
+			s.extra[k] = v
+		}
+		return conn.writeJSON(sttUpdateMsg{Type: "session.update", Settings: c.update})
 	default: // cmdEnd
 		if err := s.sendRest(conn); err != nil {
 			return err
