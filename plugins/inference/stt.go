@@ -2,7 +2,9 @@ package inference
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -207,6 +209,7 @@ func (m *STTModel) Stream(ctx context.Context) (session.STTStream, error) {
 		ctx:      sctx,
 		cancel:   cancel,
 		start:    time.Now(),
+		clientID: newClientID(),
 		res:      monoResampler{to: m.cfg.sampleRate},
 		inReady:  make(chan struct{}, 1),
 		outReady: make(chan struct{}, 1),
@@ -465,6 +468,7 @@ type STTStream struct {
 	gotFinal    bool
 	connStart   time.Duration
 	sessionID   string
+	clientID    string
 	language    string         // set by Update
 	extra       map[string]any // set by Update; a nil value removes the key
 }
@@ -988,7 +992,18 @@ func (s *STTStream) requestID(fromMsg string) string {
 	if fromMsg != "" {
 		return fromMsg
 	}
-	return s.sessionID
+	if s.sessionID != "" {
+		return s.sessionID
+	}
+	return s.clientID
+}
+
+// newClientID is a stream's own request id, used until the gateway names
+// its session (the Node client's stt_request_<uuid>).
+func newClientID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "stt_request_" + hex.EncodeToString(b[:])
 }
 
 func seconds(f float64) time.Duration {

@@ -579,6 +579,10 @@ func TestSTTFinalizationTimer(t *testing.T) {
 	if err != nil || summarize(evs) != `start_of_speech:"" final_transcript:"done" end_of_speech:""` {
 		t.Fatalf("%s, %v", summarize(evs), err)
 	}
+	// No session_id from the gateway: the stream's own id.
+	if id := evs[1].RequestID; !strings.HasPrefix(id, "stt_request_") || evs[0].RequestID != id {
+		t.Errorf("request ids %q, %q", evs[0].RequestID, id)
+	}
 }
 
 // TestSTTAnswersPings: the gateway's keepalive pings are answered while the
