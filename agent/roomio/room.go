@@ -281,9 +281,34 @@ func (r *Room) setState(s session.AgentState) {
 	})
 }
 
-// sendText implements textSender.
+// textSendTimeout bounds the wait for one transcript stream to be sent.
+const textSendTimeout = 2 * time.Second
+
+// sendText implements textSender: it returns once the stream was sent, so
+// that Close can leave the room with nothing in flight. server-sdk-go
+// v2.19 polls forever (every 10 ms, on a goroutine of its own) for a
+// stream written to a data channel that is gone, so transcripts are
+// dropped while the connection is not up, and Close waits for those sent.
 func (r *Room) sendText(text string, attrs map[string]string) {
-	r.room.LocalParticipant.SendText(text, lksdk.StreamTextOptions{Topic: TopicTranscription, Attributes: attrs})
+	r.mu.Lock()
+	reconnecting := r.reconnecting
+	r.mu.Unlock()
+	if reconnecting || r.room.ConnectionState() != lksdk.ConnectionStateConnected {
+		r.logger.Debug("roomio: transcript dropped while reconnecting", "segment", attrs[AttributeSegmentID])
+		return
+	}
+	w := r.room.LocalParticipant.StreamText(lksdk.StreamTextOptions{Topic: TopicTranscription, Attributes: attrs, TotalSize: uint64(len(text))})
+	sent := make(chan struct{})
+	onDone := func() { close(sent) }
+	w.Write(text, &onDone)
+	t := time.NewTimer(textSendTimeout)
+	defer t.Stop()
+	select {
+	case <-sent:
+	case <-t.C:
+		r.logger.Warn("roomio: transcript not sent in time", "segment", attrs[AttributeSegmentID])
+	}
+	w.Close()
 }
 
 func (r *Room) agentTrack() string {
