@@ -661,3 +661,21 @@ func TestSTTUpdate(t *testing.T) {
 		t.Errorf("reconnection's settings %v", settings)
 	}
 }
+
+// TestSTTQueueIsCapped: audio pushed while no connection takes it is held
+// up to 30 s; older audio is dropped first, EndInput never.
+func TestSTTQueueIsCapped(t *testing.T) {
+	s := &STTStream{inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1), closed: make(chan struct{})}
+	for i := range 40 { // 40 s
+		if err := s.enqueue(sttCmd{kind: cmdAudio, samples: make([]int16, 16000)}); err != nil {
+			t.Fatalf("second %d: %v", i, err)
+		}
+	}
+	if err := s.enqueue(sttCmd{kind: cmdEnd}); err != nil {
+		t.Fatal(err)
+	}
+	in := s.takeInput()
+	if got := len(in); got != 31 || in[30].kind != cmdEnd {
+		t.Fatalf("%d commands queued, last %v; want 30 s of audio then the end", got, in[len(in)-1].kind)
+	}
+}
