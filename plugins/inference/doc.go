@@ -1,11 +1,17 @@
 // Package inference is the LiveKit Inference plugin: a [session.LLM] that
-// streams chat completions from the LiveKit Inference gateway.
+// streams chat completions from the LiveKit Inference gateway, and the
+// gateway's speech models.
 //
 // [LLM] (or [NewLLM]) builds a [Model]. Its Chat runs a request through a
 // chain of middleware, each doing one thing, in this order: merge the
 // persistent and per-call model options, validate them, apply the model
 // family's rules, apply the tool rules, then the user's [WithMiddleware]
 // steps, and finally send it to the gateway.
+//
+// [STT] and [TTS] build an [STTModel] and a [TTSModel], which implement
+// [session.STT] and [session.TTS] over the gateway's /stt and /tts
+// WebSockets, sharing the LLM's URL, credential and header rules (see the
+// README).
 //
 // # Sending
 //
