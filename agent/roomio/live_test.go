@@ -251,6 +251,15 @@ func TestLiveTurn(t *testing.T) {
 		t.Errorf("history: %+v, want the whole reply, not interrupted", m)
 	}
 
+	// A typed message on lk.chat is a turn too, answered in voice.
+	heard := len(u.Heard())
+	u.Room.LocalParticipant.SendText("hello there", lksdk.StreamTextOptions{Topic: roomio.TopicChat})
+	if err := u.WaitFor(ctx, "the reply to a chat message", func() bool {
+		return len(ev.assistantMessages()) == 2 && len(u.Heard()) > heard
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// The user leaving ends the job, with that reason.
 	u.Close()
 	select {

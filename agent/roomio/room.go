@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,6 +104,7 @@ type Room struct {
 	logger *slog.Logger
 
 	in    *audioInput
+	chat  chan string // lk.chat messages of the user, for textInput
 	out   *audioOutput
 	track *boundTrack
 	pub   *publisher
@@ -156,6 +159,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		o:       o,
 		logger:  o.logger,
 		in:      newAudioInput(o.inputRate),
+		chat:    make(chan string, 16),
 		pub:     newPublisher(),
 		remotes: map[string]*lkmedia.PCMRemoteTrack{},
 		linked:  make(chan struct{}),
@@ -202,6 +206,10 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		return nil, fmt.Errorf("roomio: join: %w", err)
 	}
 	r.setState(session.AgentInitializing)
+	if err := r.room.RegisterTextStreamHandler(TopicChat, r.onChat); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("roomio: %s handler: %w", TopicChat, err)
+	}
 
 	sdkLog := o.sdkLogger
 	if sdkLog == nil {
@@ -257,10 +265,38 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 // (RPC, data, other tracks).
 func (r *Room) LiveKit() *lksdk.Room { return r.room }
 
-// IO returns the session I/O of the room: the user's audio, the agent's
-// audio and its transcript.
+// IO returns the session I/O of the room: the user's audio and their
+// messages on lk.chat (each a complete turn), the agent's audio and its
+// transcript.
 func (r *Room) IO() session.IO {
-	return session.IO{Audio: r.in, AudioOut: r.out, TextOut: r.text}
+	return session.IO{Audio: r.in, Text: textInput{r}, AudioOut: r.out, TextOut: r.text}
+}
+
+// onChat takes a text stream on lk.chat; only the linked user's count.
+func (r *Room) onChat(reader *lksdk.TextStreamReader, from string) {
+	text := strings.TrimSpace(reader.ReadAll())
+	if text == "" || from != r.UserIdentity() {
+		return
+	}
+	select {
+	case r.chat <- text:
+	case <-r.done:
+	}
+}
+
+// textInput is the user's lk.chat messages as a session.TextInput.
+type textInput struct{ r *Room }
+
+// RecvText implements session.TextInput; io.EOF once the room ended.
+func (t textInput) RecvText(ctx context.Context) (string, error) {
+	select {
+	case s := <-t.r.chat:
+		return s, nil
+	case <-t.r.done:
+		return "", io.EOF
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // HandleEvent mirrors session events into the room: agent state changes

@@ -14,6 +14,9 @@ import (
 const (
 	// TopicTranscription is the text-stream topic of transcriptions.
 	TopicTranscription = "lk.transcription"
+	// TopicChat is the text-stream topic of typed messages: the user's
+	// are turns of the conversation.
+	TopicChat = "lk.chat"
 	// AttributeSegmentID names the segment a transcription stream belongs
 	// to; a later stream with the same id replaces the text shown.
 	AttributeSegmentID = "lk.segment_id"
