@@ -244,33 +244,3 @@ func TestSplitText(t *testing.T) {
 		}
 	}
 }
-
-func TestMonoResampler(t *testing.T) {
-	r := monoResampler{to: 16000}
-	stereo48 := session.AudioFrame{Data: make([]int16, 480*2), SampleRate: 48000, NumChannels: 2, SamplesPerChannel: 480}
-	for i := range 480 {
-		stereo48.Data[2*i], stereo48.Data[2*i+1] = 300, 100
-	}
-	out, err := r.push(stereo48)
-	if err != nil || len(out) != 160 || out[0] != 200 {
-		t.Fatalf("48 kHz stereo: %d samples, first %v, %v", len(out), out, err)
-	}
-	if _, err := r.push(session.AudioFrame{Data: make([]int16, 10), SampleRate: 16000, NumChannels: 1, SamplesPerChannel: 10}); err == nil {
-		t.Error("rate change accepted")
-	}
-	r2 := monoResampler{to: 16000}
-	total := 0
-	for range 100 {
-		out, err := r2.push(session.AudioFrame{Data: make([]int16, 441), SampleRate: 44100, NumChannels: 1, SamplesPerChannel: 441})
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += len(out)
-	}
-	if total < 15990 || total > 16010 {
-		t.Errorf("1 s at 44.1 kHz gave %d samples at 16 kHz", total)
-	}
-	if _, err := r2.push(session.AudioFrame{Data: make([]int16, 3), SampleRate: 44100, NumChannels: 1, SamplesPerChannel: 10}); err == nil {
-		t.Error("short frame accepted")
-	}
-}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -210,7 +211,7 @@ func (m *STTModel) Stream(ctx context.Context) (session.STTStream, error) {
 		cancel:   cancel,
 		start:    time.Now(),
 		clientID: newClientID(),
-		res:      monoResampler{to: m.cfg.sampleRate},
+		res:      audio.NewMonoResampler(m.cfg.sampleRate),
 		inReady:  make(chan struct{}, 1),
 		outReady: make(chan struct{}, 1),
 		closed:   make(chan struct{}),
@@ -442,7 +443,7 @@ type STTStream struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	start  time.Time
-	res    monoResampler // Push's goroutine
+	res    *audio.MonoResampler // Push's goroutine
 
 	inMu    sync.Mutex
 	in      []sttCmd
@@ -542,9 +543,9 @@ var errInputEnded = errors.New("inference: input already ended")
 
 // Push queues audio; it does not wait for the network.
 func (s *STTStream) Push(f session.AudioFrame) error {
-	samples, err := s.res.push(f)
+	samples, err := s.res.Push(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("inference: %w", err)
 	}
 	return s.enqueue(sttCmd{kind: cmdAudio, samples: samples})
 }

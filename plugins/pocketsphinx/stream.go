@@ -3,9 +3,11 @@ package pocketsphinx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -41,7 +43,7 @@ func (s *STT) Stream(ctx context.Context) (session.STTStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &sttStream{d: d, wake: make(chan struct{}, 1)}
+	st := &sttStream{d: d, rs: audio.NewMonoResampler(SampleRate), wake: make(chan struct{}, 1)}
 	st.stop = context.AfterFunc(ctx, func() { st.end(ctx.Err()) })
 	return st, nil
 }
@@ -53,7 +55,7 @@ type sttStream struct {
 
 	decMu sync.Mutex // the decoder is not safe for concurrent use
 	d     *Decoder
-	rs    resampler
+	rs    *audio.MonoResampler
 	ended bool // EndInput was called
 
 	mu     sync.Mutex
@@ -69,9 +71,9 @@ func (s *sttStream) Push(f session.AudioFrame) error {
 	if s.d == nil || s.ended {
 		return errStreamClosed
 	}
-	pcm, err := s.rs.to16k(f)
+	pcm, err := s.rs.Push(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("pocketsphinx: %w", err)
 	}
 	evs, err := s.d.Process(pcm)
 	if err != nil {

@@ -3,10 +3,12 @@ package silero
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -23,7 +25,7 @@ func (v *VAD) Stream(ctx context.Context) (session.VADStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &vadStream{d: d, wake: make(chan struct{}, 1)}
+	s := &vadStream{d: d, rs: audio.NewMonoResampler(SampleRate), wake: make(chan struct{}, 1)}
 	s.stop = context.AfterFunc(ctx, func() { s.end(ctx.Err()) })
 	return s, nil
 }
@@ -33,7 +35,7 @@ type vadStream struct {
 
 	pushMu sync.Mutex // serializes Push with Close: the detector is not shared
 	d      *Detector
-	rs     resampler
+	rs     *audio.MonoResampler
 
 	mu     sync.Mutex
 	events []session.VADEvent
@@ -49,9 +51,9 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 	if s.d == nil {
 		return errStreamClosed
 	}
-	pcm, err := s.rs.to16k(f)
+	pcm, err := s.rs.Push(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("silero: %w", err)
 	}
 	evs, err := s.d.Push(pcm)
 	if err != nil {
