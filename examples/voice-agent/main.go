@@ -4,6 +4,7 @@
 //	voice-agent start [flags]               run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
 //	voice-agent connect -room NAME [flags]  join one room directly, for development
 //	voice-agent chat [flags]                talk to the agent in the terminal, one line a turn
+//	voice-agent demo [-turns N] [-bench]    the agent and a simulated user talking in a room (default server ws://127.0.0.1:7880)
 //
 // In a room the agent hears and speaks through a local speech stack
 // (Silero VAD, PocketSphinx STT, Flite TTS): stand-ins for cloud speech
@@ -37,6 +38,7 @@ commands:
   start     run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   connect   join one room directly: connect -room NAME
   chat      talk to the agent in the terminal: one line is one user turn
+  demo      the agent and a simulated user that asks aloud, in a room on the local server: demo [-turns N] [-bench]
 `
 
 // run is main without the process: it returns the exit code.
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runConnect(ctx, args[1:], stderr, getenv)
 	case "chat":
 		return runChat(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
