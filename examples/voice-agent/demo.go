@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,29 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	return 0
 }
 
+// livekitCloud reports whether url is a LiveKit Cloud project (a
+// .livekit.cloud host), whose API key also opens LiveKit Inference.
+func livekitCloud(url string) bool {
+	u, err := neturl.Parse(url)
+	return err == nil && strings.HasSuffix(u.Hostname(), ".livekit.cloud")
+}
+
+// demoLLMEnv hides the server's API key from the LLM's selection unless
+// the server is LiveKit Cloud or a gateway is configured: the keys of a
+// local dev server (devkey/secret) open no gateway, and the demo must run
+// with none.
+func demoLLMEnv(getenv func(string) string) func(string) string {
+	if getenv("LIVEKIT_INFERENCE_URL") != "" || getenv("LIVEKIT_INFERENCE_API_KEY") != "" || livekitCloud(getenv("LIVEKIT_URL")) {
+		return getenv
+	}
+	return func(k string) string {
+		if k == "LIVEKIT_API_KEY" || k == "LIVEKIT_API_SECRET" {
+			return ""
+		}
+		return getenv(k)
+	}
+}
+
 func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -104,7 +128,7 @@ type turnResult struct {
 }
 
 func runDemoConfig(ctx context.Context, cfg demoConfig) error {
-	llm, err := voiceLLM(&cfg.flags, cfg.getenv, cfg.log)
+	llm, err := voiceLLM(&cfg.flags, demoLLMEnv(cfg.getenv), cfg.log)
 	if err != nil {
 		return fmt.Errorf("LLM: %w", err)
 	}
