@@ -61,6 +61,8 @@ type audioOutput struct {
 	result    session.PlaybackResult
 	closed    bool
 
+	underruns int64 // times the playout clock passed what was fed mid-segment
+
 	wake  chan struct{} // feeder: something changed
 	space chan struct{} // CaptureFrame: the queue shrank or the segment ended
 	stop  chan struct{}
@@ -297,7 +299,10 @@ func (o *audioOutput) step(now time.Time) bool {
 		if !o.started {
 			o.started, o.base = true, now
 		} else if now.Sub(o.base) > o.fed {
-			o.base = now.Add(-o.fed) // ran dry: playout resumes now
+			// Ran dry (the producer or this goroutine was late): the
+			// track played silence; playout resumes now.
+			o.base = now.Add(-o.fed)
+			o.underruns++
 		}
 		fedBefore := len(o.queue)
 		for len(o.queue) > 0 && o.fed < now.Sub(o.base)+outputLead {
@@ -319,6 +324,13 @@ func (o *audioOutput) step(now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// stats returns the underrun count.
+func (o *audioOutput) stats() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.underruns
 }
 
 // close stops the feeder; pending waits end with ctx or their own context.

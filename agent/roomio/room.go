@@ -261,6 +261,27 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	return r, nil
 }
 
+// Stats are counters of a room's audio.
+type Stats struct {
+	// Underruns counts the times the agent's track had nothing to play in
+	// the middle of a reply (the TTS or the feeder was late) and sent
+	// silence instead.
+	Underruns int64
+	// InputDropped counts user frames dropped because the session did not
+	// read them in time.
+	InputDropped int64
+}
+
+// Stats returns the room's counters so far.
+func (r *Room) Stats() Stats {
+	var s Stats
+	if r.out != nil {
+		s.Underruns = r.out.stats()
+	}
+	s.InputDropped = r.in.dropped.Load()
+	return s
+}
+
 // LiveKit returns the SDK's room, for what this package does not cover
 // (RPC, data, other tracks).
 func (r *Room) LiveKit() *lksdk.Room { return r.room }
@@ -341,10 +362,12 @@ func (r *Room) sendText(text string, attrs map[string]string) {
 	defer t.Stop()
 	select {
 	case <-sent:
+		w.Close()
 	case <-t.C:
+		// The SDK's writer holds its lock while it polls: Close would
+		// wait with it, so the stream is left to the SDK.
 		r.logger.Warn("roomio: transcript not sent in time", "segment", attrs[AttributeSegmentID])
 	}
-	w.Close()
 }
 
 func (r *Room) agentTrack() string {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -111,6 +112,21 @@ func chatServer(reply string) *httptest.Server {
 	}))
 }
 
+// liveRooms holds the rooms of the jobs this process ran, for their stats.
+var liveRooms sync.Map
+
+// agentStats sums the stats of every room this process ran.
+func agentStats() roomio.Stats {
+	var total roomio.Stats
+	liveRooms.Range(func(k, _ any) bool {
+		st := k.(*roomio.Room).Stats()
+		total.Underruns += st.Underruns
+		total.InputDropped += st.InputDropped
+		return true
+	})
+	return total
+}
+
 // startWorker registers a worker for agentName whose jobs run the tone
 // stack; it returns when registered. onMetrics sees every turn's metrics.
 func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs int, onMetrics func(session.TurnMetrics), onEnd func(time.Time)) (func(), error) {
@@ -134,6 +150,10 @@ func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs
 				if m, ok := e.(session.MetricsEvent); ok && onMetrics != nil {
 					onMetrics(m.Metrics)
 				}
+			},
+			OnStart: func(_ context.Context, _ *session.Session, r *roomio.Room) error {
+				liveRooms.Store(r, struct{}{})
+				return nil
 			},
 		}, nil
 	}
@@ -292,7 +312,9 @@ func runWorker(ctx context.Context, args []string) error {
 	}
 	fmt.Println("registered")
 	<-ctx.Done()
+	st := agentStats() // before the jobs end
 	stop()
+	fmt.Printf("agent side: %d underruns (the track sent silence mid-reply), %d user frames dropped\n", st.Underruns, st.InputDropped)
 	return nil
 }
 
@@ -342,9 +364,18 @@ func density(ctx context.Context, args []string) error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
+	outr := bufio.NewReader(out)
+	line, err := outr.ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "registered" {
 		return fmt.Errorf("worker did not register: %q %v", line, err)
+	}
+	// The worker reports its own count of underruns when told to stop,
+	// while every room is still up.
+	workerReport := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if rest, err := io.ReadAll(outr); err == nil {
+			fmt.Print(string(rest))
+		}
 	}
 	cpu0, rss0, err := procStat(cmd.Process.Pid)
 	if err != nil {
@@ -432,6 +463,7 @@ func density(ctx context.Context, args []string) error {
 	for _, u := range users {
 		gaps += u.Gaps()
 	}
+	workerReport()
 	cancel()
 	wg.Wait()
 	cpuShare := float64(cpuB-cpuA) / float64(el)
