@@ -81,7 +81,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if cfg.key == "" && cfg.secret == "" {
 		cfg.key, cfg.secret = "devkey", "secret" // livekit-server --dev, scripts/livekit-dev.yaml
 	}
-	if err := runDemoConfig(ctx, cfg); err != nil {
+	if _, err := runDemoConfig(ctx, cfg); err != nil {
 		log.Error("demo failed", "err", err)
 		return 1
 	}
@@ -127,19 +127,20 @@ type turnResult struct {
 	userHeard  string // the agent's audio as the user's recognizer heard it
 }
 
-func runDemoConfig(ctx context.Context, cfg demoConfig) error {
+// runDemoConfig runs the demo and returns what each turn observed.
+func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	llm, err := voiceLLM(&cfg.flags, demoLLMEnv(cfg.getenv), cfg.log)
 	if err != nil {
-		return fmt.Errorf("LLM: %w", err)
+		return nil, fmt.Errorf("LLM: %w", err)
 	}
 	sp, err := loadSpeech()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer sp.close()
 	setup, err := jobSetup(llm, sp, &cfg.flags, cfg.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, localLLM := llm.(localResponder)
 	room := "voice-agent-demo-" + randomSuffix()
@@ -188,7 +189,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 	// miss a new worker for up to a minute.
 	rooms := lksdk.NewRoomServiceClient(cfg.url, cfg.key, cfg.secret)
 	if _, err := rooms.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: room}); err != nil {
-		return fmt.Errorf("creating room %s on %s: %w (is a LiveKit server running there?)", room, cfg.url, err)
+		return nil, fmt.Errorf("creating room %s on %s: %w (is a LiveKit server running there?)", room, cfg.url, err)
 	}
 	defer func() {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -197,7 +198,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 	}()
 	job, err := worker.DirectJob(cfg.url, cfg.key, cfg.secret, room, worker.Acceptance{Name: "voice-agent"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The job's end (an error joining, the session failing) ends every
 	// wait below with its cause.
@@ -218,17 +219,17 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 	token, err := auth.NewAccessToken(cfg.key, cfg.secret).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: room}).
 		SetIdentity("demo-user").SetValidFor(time.Hour).ToJWT()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	u, err := simuser.Join(ctx, cfg.url, token, simuser.WithRecognizer(cfg.recognizer...), simuser.WithLogger(cfg.log))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer u.Close()
 
 	voice, err := flite.New()
 	if err != nil {
-		return fmt.Errorf("the user's voice: %w", err)
+		return nil, fmt.Errorf("the user's voice: %w", err)
 	}
 	p := &printer{out: out, u: u}
 	start := time.Now()
@@ -240,7 +241,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 	})
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%w (agent in the room with audio: %v, state %q, greetings received %d, agent sound arriving: %v)",
+		return nil, fmt.Errorf("%w (agent in the room with audio: %v, state %q, greetings received %d, agent sound arriving: %v)",
 			err, u.AgentPublished(), u.AgentState(), p.agentFinals, u.Sounding())
 	}
 	drain(metrics) // the greeting's
@@ -250,7 +251,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 		q := demoQuestions[i%len(demoQuestions)]
 		r, err := demoTurn(ctx, cfg, u, voice, p, metrics, i+1, q)
 		if err != nil {
-			return fmt.Errorf("turn %d: %w", i+1, err)
+			return nil, fmt.Errorf("turn %d: %w", i+1, err)
 		}
 		results = append(results, r)
 	}
@@ -261,7 +262,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) error {
 		fmt.Fprintf(out, "(the user's recognizer fell behind and skipped %d frames)\n", d)
 	}
 	fmt.Fprintf(out, "done: %d turns\n", len(results))
-	return nil
+	return results, nil
 }
 
 func drain(c chan session.TurnMetrics) {
