@@ -12,7 +12,7 @@
 //
 // [Room.IO] gives the session its audio input, its audio output (a
 // session.PausableAudioOutput and session.PlaybackPositioner: a feeder
-// goroutine hands the track 10 ms at a time, 40 ms ahead of a playout
+// goroutine hands the track 10 ms at a time, 100 ms ahead of a playout
 // clock, so the position heard is known and ClearBuffer stops the voice at
 // once) and its text output (the agent's transcript on the lk.transcription
 // text-stream topic). [Room.HandleEvent] takes the session's events: agent

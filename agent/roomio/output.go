@@ -22,10 +22,12 @@ type pcmSink interface {
 const (
 	chunkDuration = 10 * time.Millisecond
 	// outputLead is how far ahead of the playout clock chunks are handed to
-	// the track: enough that its own 10 ms ticker never finds it empty,
-	// small so that the position is exact to a few tens of milliseconds and
-	// a pause lets little through.
-	outputLead = 40 * time.Millisecond
+	// the track: enough that its own 10 ms ticker does not find it empty
+	// when this goroutine is scheduled late on a loaded machine (40 ms gave
+	// underruns at 40 rooms on 2 cores), small so that a pause lets little
+	// through. ClearBuffer drops it with the rest; the position heard is
+	// the clock's, not the lead's.
+	outputLead = 100 * time.Millisecond
 	// maxQueued is how much audio CaptureFrame accepts ahead of playout
 	// before it blocks the producer.
 	maxQueued = time.Second

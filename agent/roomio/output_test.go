@@ -168,9 +168,9 @@ func TestOutputCaptureBlocksWhenFull(t *testing.T) {
 		defer o.close()
 		start := time.Now()
 		capture(t, o, 3*time.Second)
-		// Three seconds were accepted with at most a second queued: the
-		// producer waited for two of them to play.
-		if el := time.Since(start); el < 1900*time.Millisecond {
+		// Three seconds were accepted with at most a second queued and the
+		// lead handed to the track: the producer waited for the rest to play.
+		if el := time.Since(start); el < 3*time.Second-maxQueued-outputLead-20*time.Millisecond { // one frame of slack: the queue is checked per frame
 			t.Errorf("3 s captured after %v, want the producer paced", el)
 		}
 		o.Flush()
