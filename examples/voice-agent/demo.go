@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	neturl "net/url"
 	"slices"
 	"strings"
 	"time"
@@ -88,13 +87,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	return 0
 }
 
-// livekitCloud reports whether url is a LiveKit Cloud project (a
-// .livekit.cloud host), whose API key also opens LiveKit Inference.
-func livekitCloud(url string) bool {
-	u, err := neturl.Parse(url)
-	return err == nil && strings.HasSuffix(u.Hostname(), ".livekit.cloud")
-}
-
 // demoLLMEnv hides the server's API key from the LLM's selection unless
 // the server is LiveKit Cloud or a gateway is configured: the keys of a
 // local dev server (devkey/secret) open no gateway, and the demo must run
@@ -149,8 +141,13 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	fmt.Fprintf(out, "  server  %s, room %s\n", cfg.url, room)
 	fmt.Fprintf(out, "  agent   the voice agent's job (agent/roomio), joined directly as connect does\n")
 	fmt.Fprintf(out, "          VAD: Silero v5 (local, ONNX Runtime)\n")
-	fmt.Fprintf(out, "          STT: PocketSphinx 0.8 en-us (local stand-in for a cloud recognizer; far less accurate)\n")
-	fmt.Fprintf(out, "          TTS: Flite slt (local stand-in for a cloud voice)\n")
+	if useCloudSpeech(cfg.getenv) {
+		fmt.Fprintf(out, "          STT: LiveKit Inference %s\n", cloudSTTModel)
+		fmt.Fprintf(out, "          TTS: LiveKit Inference %s\n", cloudTTSModel)
+	} else {
+		fmt.Fprintf(out, "          STT: PocketSphinx 0.8 en-us (local stand-in for %s; far less accurate)\n", cloudSTTModel)
+		fmt.Fprintf(out, "          TTS: Flite slt (local stand-in for %s)\n", cloudTTSModel)
+	}
 	if localLLM {
 		fmt.Fprintf(out, "          LLM: local deterministic responder: a stand-in that is NOT a language model; it echoes what it heard\n")
 		fmt.Fprintf(out, "               (set LIVEKIT_INFERENCE_URL to any OpenAI-compatible endpoint for a real model)\n")
@@ -408,17 +405,23 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 // printBench prints the latency figures of the turns.
 func printBench(out io.Writer, rs []turnResult) {
-	var total, added, eou, stt, llm, tts []time.Duration
+	var total, added, inSession, ways, eou, stt, llm, tts []time.Duration
 	for _, r := range rs {
+		m := r.metrics
 		total = append(total, r.firstAudio.Sub(r.speechEnd))
 		added = append(added, r.frameworkAdded())
+		// E2ELatency runs from the end of speech the VAD placed to the
+		// first frame handed to the room: what lies outside it is the way
+		// in (with the VAD's placement) and the way out.
+		ways = append(ways, r.firstAudio.Sub(r.speechEnd)-m.E2ELatency)
+		inSession = append(inSession, m.E2ELatency-m.EndOfUtteranceDelay-m.LLMTTFT-m.TTSTTFB)
 		eou = append(eou, r.metrics.EndOfUtteranceDelay)
 		stt = append(stt, r.metrics.TranscriptionDelay)
 		llm = append(llm, r.metrics.LLMTTFT)
 		tts = append(tts, r.metrics.TTSTTFB)
 	}
 	row := func(name string, ds []time.Duration) {
-		fmt.Fprintf(out, "  %-52s p50 %7s  p95 %7s\n", name, ms(percentile(ds, .5)), ms(percentile(ds, .95)))
+		fmt.Fprintf(out, "  %-56s p50 %7s  p95 %7s\n", name, ms(percentile(ds, .5)), ms(percentile(ds, .95)))
 	}
 	fmt.Fprintf(out, "\nlatency over %d turns (user speech end as published -> first agent audio at the user):\n", len(rs))
 	row("total", total)
@@ -427,5 +430,7 @@ func printBench(out io.Writer, rs []turnResult) {
 	row("LLM time to first token", llm)
 	row("TTS time to first audio", tts)
 	row("framework + transport (total - endpointing, LLM, TTS)", added)
+	row("  in the session (commit -> first frame, less LLM, TTS)", inSession)
+	row("  way in and out (total - the session's E2E latency)", ways)
 	fmt.Fprintf(out, "  floor: framework + transport under 100 ms at p50: %v\n", percentile(added, .5) < 100*time.Millisecond)
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSpeechSelection(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		cloud     bool
+		llmHasKey bool // the demo's LLM selection sees the API key
+	}{
+		{"nothing set", nil, false, false},
+		{"local server with dev keys", map[string]string{"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"}, false, false},
+		{"cloud project", map[string]string{"LIVEKIT_URL": "wss://my-app-abc.livekit.cloud", "LIVEKIT_API_KEY": "APIx", "LIVEKIT_API_SECRET": "s"}, true, true},
+		{"cloud URL, no secret", map[string]string{"LIVEKIT_URL": "wss://my-app-abc.livekit.cloud", "LIVEKIT_API_KEY": "APIx"}, false, true},
+		{"cloud project, gateway credentials", map[string]string{"LIVEKIT_URL": "wss://x.livekit.cloud", "LIVEKIT_INFERENCE_API_KEY": "k", "LIVEKIT_INFERENCE_API_SECRET": "s"}, true, false},
+		{"a host that only contains the name", map[string]string{"LIVEKIT_URL": "wss://livekit.cloud.example.com", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}, false, false},
+		{"local server, a gateway configured", map[string]string{"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_INFERENCE_URL": "http://127.0.0.1:9", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := envOf(tc.env)
+			if got := useCloudSpeech(env); got != tc.cloud {
+				t.Errorf("useCloudSpeech = %v, want %v", got, tc.cloud)
+			}
+			if got := demoLLMEnv(env)("LIVEKIT_API_KEY") != ""; got != tc.llmHasKey {
+				t.Errorf("LLM selection sees the API key: %v, want %v", got, tc.llmHasKey)
+			}
+		})
+	}
+}
+
+func TestCloudSpeechModels(t *testing.T) {
+	stt, tts, err := cloudSpeech(envOf(map[string]string{"LIVEKIT_URL": "wss://x.livekit.cloud", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tts.Close() }()
+	if stt.Err() != nil || tts.Err() != nil {
+		t.Errorf("errors: %v, %v", stt.Err(), tts.Err())
+	}
+}
+
+func TestTrimQuiet(t *testing.T) {
+	pcm := make([]int16, 16000)
+	for i := 4000; i < 8000; i++ {
+		pcm[i] = 1000
+	}
+	got := trimQuiet(pcm)
+	if len(got) != 4000+320 || got[len(got)-1] != 1000 || got[0] != 0 {
+		t.Errorf("trimmed to %d samples (first %d, last %d), want 20 ms of lead-in and the loud part", len(got), got[0], got[len(got)-1])
+	}
+	if got := trimQuiet(make([]int16, 10)); len(got) != 10 {
+		t.Errorf("all quiet: %d samples, want them kept", len(got))
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 20; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := []time.Duration{percentile(ds, .5), percentile(ds, .95), percentile(nil, .5)}
+	want := []time.Duration{11 * time.Millisecond, 19 * time.Millisecond, 0}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("percentiles (-got +want):\n%s", diff)
+	}
+}
