@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/livekit-go/agents/plugins/silero"
 )
 
 func TestSpeechSelection(t *testing.T) {
@@ -68,5 +75,39 @@ func TestPercentile(t *testing.T) {
 	want := []time.Duration{11 * time.Millisecond, 19 * time.Millisecond, 0}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("percentiles (-got +want):\n%s", diff)
+	}
+}
+
+func TestDemoFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"demo", "-turns", "0"}, nil, &out, &errOut, envOf(nil)); code != 2 {
+		t.Errorf("demo -turns 0: exit %d, want 2; stderr: %s", code, errOut.String())
+	}
+}
+
+// With no server at LIVEKIT_URL the demo says so and exits 1, having
+// stopped everything it started (goleak in TestMain).
+func TestDemoWithoutServer(t *testing.T) {
+	if v, err := silero.Load(); err != nil {
+		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	} else {
+		_ = v.Close()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"demo"}, nil, &out, &errOut, envOf(map[string]string{"LIVEKIT_URL": "ws://" + addr}))
+	if code != 1 || !strings.Contains(errOut.String(), "is a LiveKit server running there?") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the missing server named", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "local deterministic responder") {
+		t.Errorf("stdout lacks the LLM stand-in notice:\n%s", out.String())
 	}
 }
