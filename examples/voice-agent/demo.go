@@ -152,13 +152,18 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 		fmt.Fprintf(out, "          LLM: local deterministic responder: a stand-in that is NOT a language model; it echoes what it heard\n")
 		fmt.Fprintf(out, "               (set LIVEKIT_INFERENCE_URL to any OpenAI-compatible endpoint for a real model)\n")
 	} else {
-		fmt.Fprintf(out, "          LLM: inference.LLM %s\n", cfg.flags.model)
+		where := "LiveKit Inference"
+		if u := cfg.getenv("LIVEKIT_INFERENCE_URL"); u != "" {
+			where = u
+		}
+		fmt.Fprintf(out, "          LLM: inference.LLM %s at %s\n", cfg.flags.model, where)
 	}
 	fmt.Fprintf(out, "  user    simulated: speaks with Flite, hears the agent with PocketSphinx, reads lk.transcription\n\n")
 
 	// Every session event of the job goes on to the job's own handler
 	// (logs); the metrics come here too.
 	metrics := make(chan session.TurnMetrics, 16)
+	tools := make(chan toolNote, 16)
 	demoSetup := func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
 		spec, err := setup(ctx, job)
 		if err != nil {
@@ -169,10 +174,22 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 			if inner != nil {
 				inner(e)
 			}
-			if m, ok := e.(session.MetricsEvent); ok {
+			switch e := e.(type) {
+			case session.MetricsEvent:
 				select {
-				case metrics <- m.Metrics:
+				case metrics <- e.Metrics:
 				default:
+				}
+			case session.FunctionToolsExecutedEvent:
+				for i, c := range e.Calls {
+					n := toolNote{at: time.Now(), name: c.Name, args: c.Arguments}
+					if i < len(e.Outputs) && e.Outputs[i] != nil {
+						n.output = e.Outputs[i].Output
+					}
+					select {
+					case tools <- n:
+					default:
+					}
 				}
 			}
 		}
@@ -228,7 +245,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the user's voice: %w", err)
 	}
-	p := &printer{out: out, u: u}
+	p := &printer{out: out, u: u, tools: tools}
 	start := time.Now()
 	p.origin = start
 	wctx2, cancel := context.WithTimeout(ctx, cfg.turnTimeout)
@@ -360,11 +377,20 @@ func trimQuiet(pcm []int16) []int16 {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
 
-// printer prints the transcripts the user received, each once, with the
-// time since origin.
+// toolNote is a tool call the agent ran, passed from the job's event
+// handler to the printer.
+type toolNote struct {
+	at                 time.Time
+	name, args, output string
+}
+
+// printer prints the transcripts the user received and the tools the
+// agent called, each once, with the time since origin. It is used from
+// one goroutine.
 type printer struct {
 	out         io.Writer
 	u           *simuser.User
+	tools       chan toolNote
 	origin      time.Time
 	seen        int
 	agentFinals int
@@ -377,6 +403,14 @@ func (p *printer) stamp(t time.Time) string {
 }
 
 func (p *printer) print() {
+	for done := false; !done; {
+		select {
+		case n := <-p.tools:
+			fmt.Fprintf(p.out, "  %s agent called %s(%s) -> %q\n", p.stamp(n.at), n.name, n.args, n.output)
+		default:
+			done = true
+		}
+	}
 	ts := p.u.Transcripts()
 	for _, t := range ts[p.seen:] {
 		if !t.Final {

@@ -150,7 +150,7 @@ func TestLiveDemo(t *testing.T) {
 	if gw.requests != 2 || !strings.Contains(gw.toolOutput, "JST") {
 		t.Errorf("model requests = %d, tool output %q: want the tool call answered with Tokyo's time", gw.requests, gw.toolOutput)
 	}
-	for _, want := range []string{"LLM: inference.LLM", "STT: PocketSphinx", "TTS: Flite", "agent said (lk.transcription): \"" + demoReply + "\"", "user hears (PocketSphinx)"} {
+	for _, want := range []string{"LLM: inference.LLM", "STT: PocketSphinx", "TTS: Flite", "agent said (lk.transcription): \"" + demoReply + "\"", "user hears (PocketSphinx)", `agent called current_time({"zone":"Asia/Tokyo"})`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
