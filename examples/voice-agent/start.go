@@ -22,6 +22,7 @@ func runStart(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	agentName := fs.String("agent-name", "", "agent name for explicit dispatch (default: every new room)")
 	maxJobs := fs.Int("max-jobs", 0, "most jobs at once (0: no limit; load decides)")
 	drain := fs.Duration("drain-timeout", 10*time.Minute, "how long running jobs may go on after SIGTERM")
+	loadThreshold := fs.Float64("load-threshold", 0.7, "load (CPU use, or jobs/max-jobs) at which the worker takes no more jobs; above 1: never full by load")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,7 +52,7 @@ func runStart(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		log.Error("agent", "err", err)
 		return 1
 	}
-	opts := []worker.Option{worker.WithLogger(log)}
+	opts := []worker.Option{worker.WithLogger(log), worker.WithLoadThreshold(*loadThreshold)}
 	if *agentName != "" {
 		opts = append(opts, worker.WithAgentName(*agentName))
 	}

@@ -69,8 +69,11 @@ func TestLiveStartCommand(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	code := make(chan int, 1)
+	// -max-jobs makes the load jobs/max instead of the CPU use, which on a
+	// shared 2-core machine can make the worker (and the server) pass the
+	// job by.
 	go func() { // exits when ctx is cancelled (the SIGINT of main)
-		code <- run(ctx, []string{"start", "-agent-name", name, "-log-level", "info"}, nil, logs, logs, envOf(map[string]string{
+		code <- run(ctx, []string{"start", "-agent-name", name, "-log-level", "info", "-max-jobs", "4", "-load-threshold", "1"}, nil, logs, logs, envOf(map[string]string{
 			"LIVEKIT_URL": url, "LIVEKIT_API_KEY": key, "LIVEKIT_API_SECRET": secret, "LIVEKIT_INFERENCE_URL": gw.URL,
 		}))
 	}()
