@@ -125,12 +125,15 @@ const (
 	CloseError         CloseReason = "error"
 	CloseInputEnded    CloseReason = "input_ended"
 	CloseContextDone   CloseReason = "context_done"
+	// CloseParticipantDisconnected: the user the session listened to left
+	// (room I/O closes the session with it).
+	CloseParticipantDisconnected CloseReason = "participant_disconnected"
 )
 
 // CloseEvent is the last event of a session.
 type CloseEvent struct {
 	Reason CloseReason
-	// Err is the error behind CloseError.
+	// Err is the error behind CloseError, or what CloseWith was given.
 	Err error
 }
 

@@ -414,3 +414,25 @@ func TestContextCauseReachesCloseEvent(t *testing.T) {
 		}
 	})
 }
+
+func TestCloseWithReportsReason(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errLeft := errors.New("user left")
+		rec := &sessiontest.Recorder{}
+		s, err := session.New(session.WithLLM(sessiontest.NewLLM()), session.WithEventHandler(rec.Handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context(), &session.Agent{}, session.IO{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CloseWith(session.CloseParticipantDisconnected, errLeft); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close() // a second close changes nothing
+		c := sessiontest.Of[session.CloseEvent](rec)
+		if len(c) != 1 || c[0].Reason != session.CloseParticipantDisconnected || !errors.Is(c[0].Err, errLeft) {
+			t.Errorf("close events = %+v, want one participant_disconnected with the error", c)
+		}
+	})
+}

@@ -119,8 +119,13 @@ func (s *Session) post(fn func(*loop)) { s.inbox.put(fn) }
 // user_initiated. Since it waits for them, it must not be called from a
 // hook, a tool or the event handler: use [Session.CloseAsync] there (an
 // "end the call" tool, for instance).
-func (s *Session) Close() error {
-	s.closeWith(CloseUserInitiated, nil)
+func (s *Session) Close() error { return s.CloseWith(CloseUserInitiated, nil) }
+
+// CloseWith closes the session like Close, reporting reason and err in the
+// CloseEvent: room I/O closes with CloseParticipantDisconnected when the
+// user leaves.
+func (s *Session) CloseWith(reason CloseReason, err error) error {
+	s.closeWith(reason, err)
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()

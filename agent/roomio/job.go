@@ -120,7 +120,11 @@ func RunJob(ctx context.Context, job *worker.Job, setup SetupFunc) (err error) {
 	case <-room.Done():
 	case <-ctx.Done():
 	}
-	_ = s.Close()
+	if err := room.Err(); errors.Is(err, ErrUserLeft) {
+		_ = s.CloseWith(session.CloseParticipantDisconnected, err)
+	} else {
+		_ = s.Close()
+	}
 	switch {
 	case room.Err() != nil:
 		reason = room.Err()

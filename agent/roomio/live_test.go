@@ -113,6 +113,18 @@ func (e *events) add(ev session.Event) {
 	e.mu.Unlock()
 }
 
+// closeEvent returns the session's CloseEvent, if it came.
+func (e *events) closeEvent() *session.CloseEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.all {
+		if c, ok := ev.(session.CloseEvent); ok {
+			return &c
+		}
+	}
+	return nil
+}
+
 func (e *events) assistantMessages() []*session.ChatMessage {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -269,6 +281,9 @@ func TestLiveTurn(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the job did not end when the user left")
+	}
+	if c := ev.closeEvent(); c == nil || c.Reason != session.CloseParticipantDisconnected || !errors.Is(c.Err, roomio.ErrUserLeft) {
+		t.Errorf("session close event = %+v, want participant_disconnected with ErrUserLeft", c)
 	}
 }
 
