@@ -41,7 +41,7 @@ func runConnect(ctx context.Context, args []string, stderr io.Writer, getenv fun
 		log.Error("LLM", "err", err)
 		return 1
 	}
-	sp, err := loadSpeech()
+	sp, err := loadSpeech(getenv, log)
 	if err != nil {
 		log.Error("speech", "err", err)
 		return 1

@@ -125,7 +125,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("LLM: %w", err)
 	}
-	sp, err := loadSpeech()
+	sp, err := loadSpeech(cfg.getenv, cfg.log)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/silero"
 )
 
@@ -109,5 +110,45 @@ func TestDemoWithoutServer(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "local deterministic responder") {
 		t.Errorf("stdout lacks the LLM stand-in notice:\n%s", out.String())
+	}
+}
+
+// The agent hears and speaks through LiveKit Inference on a LiveKit Cloud
+// project, through the local stand-ins elsewhere, and logs which.
+func TestLoadSpeechChoosesTheStack(t *testing.T) {
+	if v, err := silero.Load(); err != nil {
+		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	} else {
+		_ = v.Close()
+	}
+	for _, tc := range []struct {
+		name, url, wantLog string
+		cloud              bool
+	}{
+		{"cloud", "wss://my-app.livekit.cloud", "speech: LiveKit Inference", true},
+		{"local server", "ws://127.0.0.1:7880", "speech: local stand-ins", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			log, err := newLogger(logs, "info")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := loadSpeech(envOf(map[string]string{"LIVEKIT_URL": tc.url, "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}), log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sp.close()
+			_, isCloud := sp.stt.(*inference.STTModel)
+			if isCloud != tc.cloud || (sp.cloud != nil) != tc.cloud {
+				t.Errorf("STT %T, TTS %T; want LiveKit Inference: %v", sp.stt, sp.tts, tc.cloud)
+			}
+			if !strings.Contains(logs.String(), tc.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tc.wantLog, logs.String())
+			}
+		})
 	}
 }

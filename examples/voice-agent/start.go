@@ -41,7 +41,7 @@ func runStart(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		log.Error("LLM", "err", err)
 		return 1
 	}
-	sp, err := loadSpeech()
+	sp, err := loadSpeech(getenv, log)
 	if err != nil {
 		log.Error("speech", "err", err)
 		return 1

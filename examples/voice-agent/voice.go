@@ -18,6 +18,7 @@ import (
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/worker"
 	"github.com/livekit-go/agents/plugins/flite"
+	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
 	"github.com/livekit-go/agents/plugins/silero"
 	"github.com/livekit-go/agents/session"
@@ -51,21 +52,34 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// speech is the local speech stack, loaded once and shared by every job:
-// Silero VAD (ONNX Runtime), PocketSphinx STT and Flite TTS. They run on
-// this machine with no cloud account; PocketSphinx and Flite are far below
-// cloud models in quality and stand in for them until the speech plugins
-// of LiveKit Inference are wired in.
+// speech is the agent's ears and voice, loaded once and shared by every
+// job. With a LiveKit Cloud project (LIVEKIT_URL on .livekit.cloud, with
+// credentials) STT and TTS are LiveKit Inference's deepgram/nova-3 and
+// cartesia/sonic-3, as in LiveKit's quickstart; anywhere else they are the
+// local stand-ins, PocketSphinx and Flite, which run on this machine with
+// no account and are far below cloud models in quality. The VAD is Silero
+// (ONNX Runtime) either way.
 type speech struct {
-	vad *silero.VAD
-	stt *pocketsphinx.STT
-	tts *flite.TTS
+	vad   *silero.VAD
+	stt   session.STT
+	tts   session.TTS
+	cloud *inference.TTSModel // holds pooled connections; nil for the local stack
 }
 
-func loadSpeech() (*speech, error) {
+// loadSpeech picks and loads the speech stack (see speech) and logs which.
+func loadSpeech(getenv func(string) string, log *slog.Logger) (*speech, error) {
 	vad, err := silero.Load()
 	if err != nil {
 		return nil, fmt.Errorf("silero VAD: %w (scripts/setup.sh setup_local_speech fetches the model and sets SILERO_VAD_MODEL and ONNXRUNTIME_LIB)", err)
+	}
+	if useCloudSpeech(getenv) {
+		stt, tts, err := cloudSpeech(getenv)
+		if err != nil {
+			_ = vad.Close()
+			return nil, err
+		}
+		log.Info("speech: LiveKit Inference", "vad", "silero (ONNX Runtime)", "stt", cloudSTTModel, "tts", cloudTTSModel)
+		return &speech{vad: vad, stt: stt, tts: tts, cloud: tts}, nil
 	}
 	stt, err := pocketsphinx.NewSTT()
 	if err != nil {
@@ -77,10 +91,16 @@ func loadSpeech() (*speech, error) {
 		_ = vad.Close()
 		return nil, fmt.Errorf("flite TTS: %w", err)
 	}
+	log.Info("speech: local stand-ins (no LiveKit Cloud project in LIVEKIT_URL)", "vad", "silero (ONNX Runtime)", "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
 	return &speech{vad: vad, stt: stt, tts: tts}, nil
 }
 
-func (s *speech) close() { _ = s.vad.Close() }
+func (s *speech) close() {
+	if s.cloud != nil {
+		_ = s.cloud.Close()
+	}
+	_ = s.vad.Close()
+}
 
 // voiceAgent is the agent every job runs.
 func voiceAgent(instructions string) (*agent.Agent, error) {
@@ -186,7 +206,6 @@ func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger) (
 	} else {
 		log.Info("LLM: LiveKit Inference", "model", flags.model)
 	}
-	log.Info("speech: local stand-ins", "vad", "silero (ONNX Runtime)", "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
 	return llm, nil
 }
 
