@@ -90,16 +90,18 @@ func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 	// waits in the mailbox.
 	l.startInputs()
 	s.post(func(l *loop) { l.enterAgent(nil, agent) })
-	go func() { // exits after the session closed and the last event was delivered
-		defer close(s.done)
-		l.run()
-	}()
+	// Spawned before the loop runs: the loop's shutdown waits on s.wg, and
+	// a WaitGroup's Add must not race with its Wait.
 	s.spawn(func() { // exits when sctx ends, which shutdown guarantees
 		<-sctx.Done()
 		if cause := context.Cause(sctx); cause != ErrSessionClosed {
 			s.closeWith(CloseContextDone, cause)
 		}
 	})
+	go func() { // exits after the session closed and the last event was delivered
+		defer close(s.done)
+		l.run()
+	}()
 	return nil
 }
 
