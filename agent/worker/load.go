@@ -6,42 +6,60 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
-// cpuSampler measures the machine's CPU use between two calls from
-// /proc/stat. Where that file cannot be read (not Linux) it reports 0, so the
-// load threshold never marks the worker full: give WithLoad or WithMaxJobs
-// there.
+// cpuSampler measures the machine's CPU use over windows of at least
+// minCPUWindow, from /proc/stat. Where that file cannot be read (not Linux)
+// it reports 0, so the load threshold never marks the worker full: give
+// WithLoad or WithMaxJobs there.
 type cpuSampler struct {
 	mu          sync.Mutex
+	now         func() time.Time
+	at          time.Time // when total and idle were read
 	total, idle uint64
 	ok          bool
+	last        float64 // the load of the last whole window
 }
 
+// minCPUWindow is the shortest window a load is computed over. /proc/stat
+// counts in 10 ms ticks, so a window of a few ticks (the worker reports its
+// status right after registering, moments after the sampler was made) reads
+// as 0 or 1 at random: a worker that reported itself full then got no
+// dispatch. Until a whole window has passed, the previous load (at first 0)
+// stands.
+const minCPUWindow = time.Second
+
 func newCPUSampler() *cpuSampler {
-	c := &cpuSampler{}
+	c := &cpuSampler{now: time.Now}
+	c.at = c.now()
 	c.total, c.idle, c.ok = readProcStat()
 	return c
 }
 
-// load returns the fraction of CPU time spent busy since the previous call.
+// load returns the fraction of CPU time spent busy over the last window.
 func (c *cpuSampler) load() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if c.ok && now.Sub(c.at) < minCPUWindow {
+		return c.last
+	}
 	total, idle, ok := readProcStat()
 	if !ok {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	prevTotal, prevIdle, prevOK := c.total, c.idle, c.ok
-	c.total, c.idle, c.ok = total, idle, true
+	c.at, c.total, c.idle, c.ok = now, total, idle, true
 	if !prevOK || total <= prevTotal || idle < prevIdle {
-		return 0
+		return c.last
 	}
 	dt, di := float64(total-prevTotal), float64(idle-prevIdle)
 	if di > dt {
-		return 0
+		return c.last
 	}
-	return 1 - di/dt
+	c.last = 1 - di/dt
+	return c.last
 }
 
 // readProcStat sums the aggregate "cpu" line: user nice system idle iowait

@@ -498,3 +498,27 @@ func TestDirectJobValidates(t *testing.T) {
 		t.Errorf("DirectJob = %+v, %v", j, err)
 	}
 }
+
+// A load asked for moments after the sampler was made (the status sent right
+// after registering) is the previous one, 0, not a reading of a few ticks;
+// once a whole window has passed, it is measured.
+func TestCPULoadWaitsForAWholeWindow(t *testing.T) {
+	if _, _, ok := readProcStat(); !ok {
+		t.Skip("no /proc/stat here")
+	}
+	now := time.Now()
+	c := newCPUSampler()
+	c.now = func() time.Time { return now }
+	c.last = 0.25 // as if a window had measured it
+	now = now.Add(minCPUWindow / 2)
+	if l := c.load(); l != 0.25 {
+		t.Errorf("load within the window = %v, want the previous 0.25", l)
+	}
+	// Pretend the window held 1000 ticks, 400 of them idle.
+	c.total -= 1000
+	c.idle -= 400
+	now = now.Add(minCPUWindow)
+	if l := c.load(); l < 0 || l > 1 || l == 0.25 {
+		t.Errorf("load after a whole window = %v, want a new reading in [0, 1]", l)
+	}
+}
