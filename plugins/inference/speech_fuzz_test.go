@@ -34,7 +34,7 @@ func FuzzSTTMessage(f *testing.F) {
 		s := &STTStream{
 			m:          &STTModel{model: "deepgram/nova-3", cfg: sttConfig{sampleRate: 16000, speechConfig: speechConfig{logger: slog.New(slog.DiscardHandler)}}},
 			ctx:        context.Background(),
-			outReady:   make(chan struct{}, 1),
+			out:        newOutbox[STTEvent](),
 			inputEnded: inputEnded,
 		}
 		_, err := s.handle(b)
@@ -44,7 +44,7 @@ func FuzzSTTMessage(f *testing.F) {
 				t.Fatalf("undecodable message gave %v, want *ProtocolError", err)
 			}
 		}
-		for _, e := range s.out {
+		for _, e := range s.out.items {
 			if e.Type < STTSpeechStarted || e.Type > STTSpeechEnded || e.Start < 0 || e.End < e.Start {
 				t.Fatalf("bad event %+v", e)
 			}

@@ -213,7 +213,7 @@ func (m *STTModel) Stream(ctx context.Context) (session.STTStream, error) {
 		clientID: newClientID(),
 		res:      audio.NewMonoResampler(m.cfg.sampleRate),
 		inReady:  make(chan struct{}, 1),
-		outReady: make(chan struct{}, 1),
+		out:      newOutbox[STTEvent](),
 		closed:   make(chan struct{}),
 		runDone:  make(chan struct{}),
 	}
@@ -451,10 +451,7 @@ type STTStream struct {
 	ended   bool
 	inReady chan struct{}
 
-	outMu    sync.Mutex
-	out      []STTEvent
-	endErr   error // set once, when run ends
-	outReady chan struct{}
+	out *outbox[STTEvent]
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -562,10 +559,7 @@ func (s *STTStream) enqueue(c sttCmd) error {
 		return session.ErrStreamClosed
 	default:
 	}
-	s.outMu.Lock()
-	endErr := s.endErr
-	s.outMu.Unlock()
-	if endErr != nil && endErr != io.EOF {
+	if endErr := s.out.ended(); endErr != nil && endErr != io.EOF {
 		return endErr
 	}
 	s.inMu.Lock()
@@ -649,32 +643,7 @@ func (s *STTStream) Recv() (session.SpeechEvent, error) {
 // transcripts, times, words, speaker, usage), io.EOF after the last one, or
 // the error that ended the stream. Use either Recv or RecvEvent on a
 // stream, not both.
-func (s *STTStream) RecvEvent() (STTEvent, error) {
-	for {
-		select {
-		case <-s.closed:
-			return STTEvent{}, session.ErrStreamClosed
-		default:
-		}
-		s.outMu.Lock()
-		if len(s.out) > 0 {
-			e := s.out[0]
-			s.out[0] = STTEvent{}
-			s.out = s.out[1:]
-			s.outMu.Unlock()
-			return e, nil
-		}
-		err := s.endErr
-		s.outMu.Unlock()
-		if err != nil {
-			return STTEvent{}, err
-		}
-		select {
-		case <-s.outReady:
-		case <-s.closed:
-		}
-	}
-}
+func (s *STTStream) RecvEvent() (STTEvent, error) { return s.out.recv(s.closed) }
 
 // Close ends the stream: it tells the gateway (session.close), closes the
 // socket and waits for the stream's goroutines. It is idempotent and
@@ -688,40 +657,12 @@ func (s *STTStream) Close() error {
 	return nil
 }
 
-func (s *STTStream) emit(e STTEvent) {
-	s.outMu.Lock()
-	s.out = append(s.out, e)
-	s.outMu.Unlock()
-	select {
-	case s.outReady <- struct{}{}:
-	default:
-	}
-}
+func (s *STTStream) emit(e STTEvent) { s.out.push(e) }
 
-func (s *STTStream) finish(err error) {
-	s.outMu.Lock()
-	if s.endErr == nil {
-		s.endErr = err
-	}
-	s.outMu.Unlock()
-	select {
-	case s.outReady <- struct{}{}:
-	default:
-	}
-}
+func (s *STTStream) finish(err error) { s.out.finish(err) }
 
 // stopErr is why the stream must stop now (Close or ctx), or nil.
-func (s *STTStream) stopErr() error {
-	select {
-	case <-s.closed:
-		return session.ErrStreamClosed
-	default:
-	}
-	if s.ctx.Err() != nil {
-		return context.Cause(s.ctx)
-	}
-	return nil
-}
+func (s *STTStream) stopErr() error { return stopCause(s.ctx, s.closed) }
 
 // connect opens a connection, retrying retryable failures. lastErr, when
 // not nil, is the failure of the connection before.

@@ -665,7 +665,7 @@ func TestSTTUpdate(t *testing.T) {
 // TestSTTQueueIsCapped: audio pushed while no connection takes it is held
 // up to 30 s; older audio is dropped first, EndInput never.
 func TestSTTQueueIsCapped(t *testing.T) {
-	s := &STTStream{inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1), closed: make(chan struct{})}
+	s := &STTStream{inReady: make(chan struct{}, 1), out: newOutbox[STTEvent](), closed: make(chan struct{})}
 	for i := range 40 { // 40 s
 		if err := s.enqueue(sttCmd{kind: cmdAudio, samples: make([]int16, 16000)}); err != nil {
 			t.Fatalf("second %d: %v", i, err)

@@ -369,13 +369,13 @@ func (m *TTSModel) Stream(ctx context.Context) (session.TTSStream, error) {
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	s := &TTSStream{
-		m:        m,
-		ctx:      sctx,
-		cancel:   cancel,
-		inReady:  make(chan struct{}, 1),
-		outReady: make(chan struct{}, 1),
-		closed:   make(chan struct{}),
-		runDone:  make(chan struct{}),
+		m:       m,
+		ctx:     sctx,
+		cancel:  cancel,
+		inReady: make(chan struct{}, 1),
+		out:     newOutbox[session.SynthesizedAudio](),
+		closed:  make(chan struct{}),
+		runDone: make(chan struct{}),
 	}
 	go s.run() // exits when the stream ends: EOF, failure, ctx or Close
 	return s, nil
@@ -414,10 +414,7 @@ type TTSStream struct {
 	ended   bool
 	inReady chan struct{}
 
-	outMu    sync.Mutex
-	out      []session.SynthesizedAudio
-	endErr   error
-	outReady chan struct{}
+	out *outbox[session.SynthesizedAudio]
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -479,10 +476,8 @@ func (s *TTSStream) inputErr() error {
 	if s.ended {
 		return errInputEnded
 	}
-	s.outMu.Lock()
-	defer s.outMu.Unlock()
-	if s.endErr != nil && s.endErr != io.EOF {
-		return s.endErr
+	if err := s.out.ended(); err != nil && err != io.EOF {
+		return err
 	}
 	return nil
 }
@@ -506,32 +501,7 @@ func (s *TTSStream) wakeRun() {
 
 // Recv returns the next frame, io.EOF after the last, or the error that
 // ended the stream.
-func (s *TTSStream) Recv() (session.SynthesizedAudio, error) {
-	for {
-		select {
-		case <-s.closed:
-			return session.SynthesizedAudio{}, session.ErrStreamClosed
-		default:
-		}
-		s.outMu.Lock()
-		if len(s.out) > 0 {
-			a := s.out[0]
-			s.out[0] = session.SynthesizedAudio{}
-			s.out = s.out[1:]
-			s.outMu.Unlock()
-			return a, nil
-		}
-		err := s.endErr
-		s.outMu.Unlock()
-		if err != nil {
-			return session.SynthesizedAudio{}, err
-		}
-		select {
-		case <-s.outReady:
-		case <-s.closed:
-		}
-	}
-}
+func (s *TTSStream) Recv() (session.SynthesizedAudio, error) { return s.out.recv(s.closed) }
 
 // Close ends the stream and waits for its goroutine; a generation in
 // flight is abandoned with its connection. It is idempotent and returns
@@ -545,39 +515,11 @@ func (s *TTSStream) Close() error {
 	return nil
 }
 
-func (s *TTSStream) emit(a session.SynthesizedAudio) {
-	s.outMu.Lock()
-	s.out = append(s.out, a)
-	s.outMu.Unlock()
-	select {
-	case s.outReady <- struct{}{}:
-	default:
-	}
-}
+func (s *TTSStream) emit(a session.SynthesizedAudio) { s.out.push(a) }
 
-func (s *TTSStream) finish(err error) {
-	s.outMu.Lock()
-	if s.endErr == nil {
-		s.endErr = err
-	}
-	s.outMu.Unlock()
-	select {
-	case s.outReady <- struct{}{}:
-	default:
-	}
-}
+func (s *TTSStream) finish(err error) { s.out.finish(err) }
 
-func (s *TTSStream) stopErr() error {
-	select {
-	case <-s.closed:
-		return session.ErrStreamClosed
-	default:
-	}
-	if s.ctx.Err() != nil {
-		return context.Cause(s.ctx)
-	}
-	return nil
-}
+func (s *TTSStream) stopErr() error { return stopCause(s.ctx, s.closed) }
 
 // nextSegment waits for a flushed segment; ok is false once the input
 // ended with none left, or the stream was stopped (err).
