@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/session"
@@ -58,20 +57,14 @@ func chatLLM(model, provider, options string, stderr io.Writer, getenv func(stri
 		return nil, err
 	}
 
-	url := getenv("LIVEKIT_INFERENCE_URL")
-	key, secret := getenv("LIVEKIT_INFERENCE_API_KEY"), getenv("LIVEKIT_INFERENCE_API_SECRET")
-	if key == "" {
-		key, secret = getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
-	}
-	if url == "" && key == "" {
+	key, secret := inferenceCredentials(getenv)
+	if getenv("LIVEKIT_INFERENCE_URL") == "" && key == "" {
 		fmt.Fprintln(stderr, "voice-agent: no LIVEKIT_INFERENCE_URL or LiveKit API key set: answering with the local deterministic responder, a stand-in that is not a language model")
 		return localResponder{}, nil
 	}
 	opts := []inference.Option{inference.WithModelOptions(mo), inference.WithCredentials(key, secret)}
-	if url != "" {
+	if url := gatewayURL(getenv); url != "" {
 		opts = append(opts, inference.WithBaseURL(url))
-	} else if strings.Contains(getenv("LIVEKIT_URL"), ".staging.livekit.cloud") {
-		opts = append(opts, inference.WithBaseURL("https://agent-gateway.staging.livekit.cloud/v1"))
 	}
 	if provider != "" {
 		opts = append(opts, inference.WithProvider(provider))

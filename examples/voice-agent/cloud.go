@@ -31,6 +31,20 @@ func inferenceCredentials(getenv func(string) string) (key, secret string) {
 	return getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
 }
 
+// gatewayURL is the LiveKit Inference URL the environment asks for:
+// LIVEKIT_INFERENCE_URL, else the staging gateway for a staging LIVEKIT_URL,
+// else "" (the plugins' default). It reads getenv rather than leaving this
+// to the plugins so that tests can set the environment.
+func gatewayURL(getenv func(string) string) string {
+	if u := getenv("LIVEKIT_INFERENCE_URL"); u != "" {
+		return u
+	}
+	if strings.Contains(getenv("LIVEKIT_URL"), ".staging.livekit.cloud") {
+		return "https://agent-gateway.staging.livekit.cloud/v1"
+	}
+	return ""
+}
+
 // useCloudSpeech reports whether the agent should hear and speak through
 // LiveKit Inference: LIVEKIT_URL is a LiveKit Cloud project and there are
 // credentials to sign gateway tokens with. Anywhere else (a local server,
@@ -45,10 +59,8 @@ func useCloudSpeech(getenv func(string) string) bool {
 func cloudSpeech(getenv func(string) string) (*inference.STTModel, *inference.TTSModel, error) {
 	key, secret := inferenceCredentials(getenv)
 	opts := []inference.SpeechOption{inference.WithSpeechCredentials(key, secret)}
-	if u := getenv("LIVEKIT_INFERENCE_URL"); u != "" {
+	if u := gatewayURL(getenv); u != "" {
 		opts = append(opts, inference.WithSpeechBaseURL(u))
-	} else if strings.Contains(getenv("LIVEKIT_URL"), ".staging.livekit.cloud") {
-		opts = append(opts, inference.WithSpeechBaseURL("https://agent-gateway.staging.livekit.cloud/v1"))
 	}
 	var sttOpts []inference.STTOption
 	var ttsOpts []inference.TTSOption
