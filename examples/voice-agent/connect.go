@@ -31,27 +31,12 @@ func runConnect(ctx context.Context, args []string, stderr io.Writer, getenv fun
 		log.Error("connect: -room is required")
 		return 2
 	}
-	url, key, secret, err := lkCredentials(getenv)
-	if err != nil {
-		log.Error(err.Error())
-		return 2
+	v, code := prepareVoice(&vf, getenv, log)
+	if v == nil {
+		return code
 	}
-	llm, err := voiceLLM(&vf, getenv, log)
-	if err != nil {
-		log.Error("LLM", "err", err)
-		return 1
-	}
-	sp, err := loadSpeech(getenv, log)
-	if err != nil {
-		log.Error("speech", "err", err)
-		return 1
-	}
-	defer sp.close()
-	setup, err := jobSetup(llm, sp, &vf, log)
-	if err != nil {
-		log.Error("agent", "err", err)
-		return 1
-	}
+	defer v.close()
+	url, key, secret, setup := v.url, v.key, v.secret, v.setup
 	job, err := worker.DirectJob(url, key, secret, *room, worker.Acceptance{Name: "voice-agent"})
 	if err != nil {
 		log.Error("connect", "err", err)

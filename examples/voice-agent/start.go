@@ -31,27 +31,12 @@ func runStart(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 2
 	}
-	url, key, secret, err := lkCredentials(getenv)
-	if err != nil {
-		log.Error(err.Error())
-		return 2
+	v, code := prepareVoice(&vf, getenv, log)
+	if v == nil {
+		return code
 	}
-	llm, err := voiceLLM(&vf, getenv, log)
-	if err != nil {
-		log.Error("LLM", "err", err)
-		return 1
-	}
-	sp, err := loadSpeech(getenv, log)
-	if err != nil {
-		log.Error("speech", "err", err)
-		return 1
-	}
-	defer sp.close()
-	setup, err := jobSetup(llm, sp, &vf, log)
-	if err != nil {
-		log.Error("agent", "err", err)
-		return 1
-	}
+	defer v.close()
+	url, key, secret, setup := v.url, v.key, v.secret, v.setup
 	opts := []worker.Option{worker.WithLogger(log), worker.WithLoadThreshold(*loadThreshold)}
 	if *agentName != "" {
 		opts = append(opts, worker.WithAgentName(*agentName))

@@ -194,6 +194,42 @@ func jobSetup(llm session.LLM, sp *speech, flags *voiceFlags, log *slog.Logger) 
 	}, nil
 }
 
+// voiceRun is what start and connect share: the server's credentials and
+// the job setup (LLM, speech, agent). close releases the speech models.
+type voiceRun struct {
+	url, key, secret string
+	setup            roomio.SetupFunc
+	close            func()
+}
+
+// prepareVoice builds a voiceRun from the flags and the environment. On
+// failure it logs why and returns nil and the exit code (2 for missing
+// credentials, 1 otherwise).
+func prepareVoice(vf *voiceFlags, getenv func(string) string, log *slog.Logger) (*voiceRun, int) {
+	url, key, secret, err := lkCredentials(getenv)
+	if err != nil {
+		log.Error(err.Error())
+		return nil, 2
+	}
+	llm, err := voiceLLM(vf, getenv, log)
+	if err != nil {
+		log.Error("LLM", "err", err)
+		return nil, 1
+	}
+	sp, err := loadSpeech(getenv, log)
+	if err != nil {
+		log.Error("speech", "err", err)
+		return nil, 1
+	}
+	setup, err := jobSetup(llm, sp, vf, log)
+	if err != nil {
+		sp.close()
+		log.Error("agent", "err", err)
+		return nil, 1
+	}
+	return &voiceRun{url: url, key: key, secret: secret, setup: setup, close: sp.close}, 0
+}
+
 // voiceLLM is chatLLM, noted in the log.
 func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger) (session.LLM, error) {
 	var note strings.Builder
