@@ -1,8 +1,10 @@
 package session
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 )
 
@@ -44,7 +46,11 @@ type FunctionCall struct {
 	Name   string
 	// Arguments is the JSON object the model produced.
 	Arguments string
-	CreatedAt time.Time
+	// ExtraContent is provider data the model attached to this call
+	// (tool_calls[].extra_content, e.g. Gemini's thought_signature), kept
+	// verbatim so the next request can carry it back on the same call.
+	ExtraContent json.RawMessage
+	CreatedAt    time.Time
 }
 
 // FunctionCallOutput is the result of running a FunctionCall.
@@ -113,6 +119,7 @@ func (c *ChatContext) Copy() *ChatContext {
 			out.Items[i] = &v
 		case *FunctionCall:
 			v := *it
+			v.ExtraContent = bytes.Clone(it.ExtraContent)
 			out.Items[i] = &v
 		case *FunctionCallOutput:
 			v := *it
