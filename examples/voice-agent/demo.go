@@ -73,13 +73,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return 2
 	}
 	cfg.log = log
-	cfg.url, cfg.key, cfg.secret = getenv("LIVEKIT_URL"), getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
-	if cfg.url == "" {
-		cfg.url = "ws://127.0.0.1:7880"
-	}
-	if cfg.key == "" && cfg.secret == "" {
-		cfg.key, cfg.secret = "devkey", "secret" // livekit-server --dev, scripts/livekit-dev.yaml
-	}
+	cfg.url, cfg.key, cfg.secret = localServerDefaults(getenv)
 	if _, err := runDemoConfig(ctx, cfg); err != nil {
 		log.Error("demo failed", "err", err)
 		return 1

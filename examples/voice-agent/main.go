@@ -5,6 +5,7 @@
 //	voice-agent connect -room NAME [flags]  join one room directly, for development
 //	voice-agent chat [flags]                talk to the agent in the terminal, one line a turn
 //	voice-agent demo [-turns N] [-bench]    the agent and a simulated user talking in a room (default server ws://127.0.0.1:7880)
+//	voice-agent web [-addr 127.0.0.1:8080]  talk to the agent from a browser: a local page that joins a fresh room with the agent
 //
 // In a room the agent hears and speaks through a local speech stack
 // (Silero VAD, PocketSphinx STT, Flite TTS): stand-ins for cloud speech
@@ -39,6 +40,7 @@ commands:
   connect   join one room directly: connect -room NAME
   chat      talk to the agent in the terminal: one line is one user turn
   demo      the agent and a simulated user that asks aloud, in a room on the local server: demo [-turns N] [-bench]
+  web       a page to talk to the agent from a browser, served on loopback: web [-addr 127.0.0.1:8080]
 `
 
 // run is main without the process: it returns the exit code.
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr, getenv)
+	case "web":
+		return runWeb(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
