@@ -46,8 +46,8 @@ const (
 type webHandler struct {
 	lkURL, key, secret string
 	agentName          string
-	clientJS           string              // livekit-client's UMD bundle
-	hosts              map[string]bool     // Host header values accepted
+	clientJS           string          // livekit-client's UMD bundle
+	hosts              map[string]bool // Host header values accepted
 	log                *slog.Logger
 	newID              func(prefix string) string // random names; replaced in tests
 	mux                *http.ServeMux
