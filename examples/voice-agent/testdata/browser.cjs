@@ -36,24 +36,36 @@ function snapshot() {
     })),
     turns: [...document.querySelectorAll('#turns li')].map((li) => ({
       latencyMs: Number(li.dataset.latencyMs),
+      voiceEnd: Number(li.dataset.voiceEnd),
+      answerStart: Number(li.dataset.answerStart),
       text: li.textContent,
     })),
     states: window.__states || [],
     levelMax: window.__levelMax || 0,
+    interimSeen: window.__interim || [],
   };
 }
 
-// Records every state the page shows and the highest agent level bar,
-// with the time since Talk.
+// Records every state the page shows, with its time (performance.now(),
+// the clock of the page's turn timings), the agent level bar's highest,
+// and the interim (grey) texts shown.
 function observe() {
-  const t0 = performance.now();
   window.__states = [];
   window.__levelMax = 0;
+  window.__interim = [];
+  new MutationObserver(() => {
+    for (const m of document.querySelectorAll('#conversation .message')) {
+      const text = m.querySelector('.text');
+      if (!text.classList.contains('interim') || !text.textContent) continue;
+      const seen = { speaker: m.dataset.speaker, text: text.textContent };
+      if (!window.__interim.some((s) => s.speaker === seen.speaker && s.text === seen.text)) window.__interim.push(seen);
+    }
+  }).observe(document.getElementById('conversation'), { attributes: true, childList: true, characterData: true, subtree: true });
   const state = document.getElementById('agent-state');
   new MutationObserver(() => {
     const s = state.dataset.state;
     const last = window.__states[window.__states.length - 1];
-    if (!last || last.state !== s) window.__states.push({ state: s, atMs: Math.round(performance.now() - t0) });
+    if (!last || last.state !== s) window.__states.push({ state: s, at: performance.now() });
   }).observe(state, { attributes: true, childList: true, characterData: true, subtree: true });
   const level = document.getElementById('agent-level');
   new MutationObserver(() => {
@@ -92,7 +104,9 @@ async function main() {
     out.args = browser.process().spawnargs.slice(1);
     const page = await browser.newPage();
     await page.setViewport({ width: 900, height: 1000 });
-    page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warn') out.console.push(`${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
     await page.goto(pageURL, { waitUntil: 'load' });
     await page.evaluate(observe);
