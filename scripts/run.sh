@@ -8,6 +8,9 @@
 # none answers on 127.0.0.1:7880, and stopped again on exit), the agent,
 # and a simulated user that asks questions aloud in a room.
 #
+# `web [flags]` starts the same server and the agent, and serves a page on
+# http://127.0.0.1:8080 (-addr) to talk to the agent from a browser.
+#
 # Caches live outside the repo, in $LKGO_CACHE (default ~/.cache/livekit-go-agents).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +21,12 @@ export PATH="$cache/bin:$PATH"
 . scripts/setup.sh
 setup_all "$cache" >&2
 
-if [ $# -gt 0 ]; then
+if [ $# -gt 0 ] && [ "$1" != web ]; then
   exec go run ./examples/voice-agent "$@"
 fi
 
-# The demo: a LiveKit server on loopback unless one already answers. The
-# demo defaults to it (ws://127.0.0.1:7880, devkey/secret).
+# The demo and web: a LiveKit server on loopback unless one already
+# answers. They default to it (ws://127.0.0.1:7880, devkey/secret).
 lk_pid=
 stop_server() {
   if [ -n "$lk_pid" ]; then
@@ -45,4 +48,8 @@ if [ "${LIVEKIT_URL:-ws://127.0.0.1:7880}" = ws://127.0.0.1:7880 ] && ! curl -fs
   curl -fsS -o /dev/null http://127.0.0.1:7880/ || { echo "livekit-server did not answer on 127.0.0.1:7880" >&2; cat "$lk_log" >&2; exit 1; }
 fi
 # Not exec: the server started above is stopped when the demo ends.
-go run ./examples/voice-agent demo
+if [ $# -gt 0 ]; then
+  go run ./examples/voice-agent "$@" # web, until Ctrl-C
+else
+  go run ./examples/voice-agent demo
+fi
