@@ -60,6 +60,10 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		log.Error(err.Error())
 		return 2
 	}
+	if cfg.agentName == "" {
+		log.Error("-agent-name: empty; the page's rooms dispatch the agent by name")
+		return 2
+	}
 	cfg.log = log
 	cfg.url, cfg.key, cfg.secret = localServerDefaults(getenv)
 	cfg.clientJS = livekitClientJS(getenv)

@@ -234,11 +234,28 @@ func TestCheckLoopback(t *testing.T) {
 	}
 }
 
-func TestWebRefusesANonLoopbackAddr(t *testing.T) {
-	var stderr bytes.Buffer
-	code := run(t.Context(), []string{"web", "-addr", "0.0.0.0:8080"}, nil, io.Discard, &stderr, envOf(nil))
-	if code != 2 || !strings.Contains(stderr.String(), "loopback only") {
-		t.Errorf("exit %d, stderr %q; want 2 and why", code, stderr.String())
+func TestWebRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-addr", "0.0.0.0:8080"}, "loopback only"},
+		{[]string{"-addr", "8080"}, "-addr"},
+		{[]string{"-agent-name", ""}, "-agent-name"},
+		{[]string{"-log-level", "loud"}, "-log-level"},
+	} {
+		var stderr bytes.Buffer
+		code := run(t.Context(), append([]string{"web"}, tc.args...), nil, io.Discard, &stderr, envOf(nil))
+		if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("web %q: exit %d, stderr %q; want 2 naming %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestWebIsInTheUsage(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(t.Context(), []string{"help"}, nil, &stdout, io.Discard, envOf(nil)); code != 0 || !strings.Contains(stdout.String(), "\n  web ") {
+		t.Errorf("help: exit %d, %q; want the web command listed", code, stdout.String())
 	}
 }
 
