@@ -51,24 +51,24 @@ stopButton.addEventListener('click', () => {
 
 async function talk() {
   talkButton.disabled = true;
-  // Made inside the click, so the browser lets it run.
-  const ctx = new AudioContext();
+  $('conversation').replaceChildren();
+  $('turns').replaceChildren();
+  messages.clear();
+  // Made inside the click, so the browser lets it play.
+  audio = { ctx: new AudioContext(), micTrack: null, mic: null, agent: null, timer: 0, clock: newTurnClock() };
   setStatus('Asking for the microphone…');
-  const mic = await createLocalAudioTrack();
+  audio.micTrack = await createLocalAudioTrack();
+  audio.mic = meter(audio.ctx, audio.micTrack.mediaStreamTrack);
   setStatus('Joining a room…');
   const res = await fetch('token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: '{}',
   });
-  if (!res.ok) {
-    mic.stop();
-    throw new Error(`token endpoint: ${res.status} ${(await res.text()).trim()}`);
-  }
+  if (!res.ok) throw new Error(`token endpoint: ${res.status} ${(await res.text()).trim()}`);
   const { server_url: url, participant_token: token, room_name: roomName } = await res.json();
 
   room = new Room();
-  audio = { ctx, mic: meter(ctx, mic.mediaStreamTrack), agent: null, timer: 0, clock: newTurnClock() };
   room
     .on(RoomEvent.ParticipantConnected, watchParticipant)
     .on(RoomEvent.ParticipantAttributesChanged, (_changed, p) => watchParticipant(p))
@@ -80,7 +80,7 @@ async function talk() {
       }
     })
     .on(RoomEvent.TrackSubscribed, (track, _pub, p) => {
-      if (track.kind !== Track.Kind.Audio || p.kind !== ParticipantKind.AGENT) return;
+      if (!audio || track.kind !== Track.Kind.Audio || p.kind !== ParticipantKind.AGENT) return;
       // Chromium feeds a remote track to Web Audio only while an element
       // plays it; the element is also what the user hears.
       document.body.appendChild(track.attach());
@@ -97,7 +97,7 @@ async function talk() {
   });
 
   await room.connect(url, token);
-  await room.localParticipant.publishTrack(mic); // livekit-client's default publish options (Opus, DTX on)
+  await room.localParticipant.publishTrack(audio.micTrack); // livekit-client's default publish options (Opus, DTX on)
   await room.startAudio();
   room.remoteParticipants.forEach(watchParticipant);
   stopButton.disabled = false;
@@ -181,7 +181,7 @@ function newTurnClock() {
 }
 
 function tick() {
-  if (!audio) return;
+  if (!audio || !audio.mic) return;
   const now = performance.now();
   const c = audio.clock;
   if (audio.mic() > VOICE_RMS) {
@@ -213,13 +213,11 @@ function leave() {
   room = null;
   if (audio) {
     clearInterval(audio.timer);
+    if (audio.micTrack) audio.micTrack.stop();
     audio.ctx.close();
     audio = null;
   }
-  if (r) {
-    r.localParticipant.audioTrackPublications.forEach((pub) => pub.track && pub.track.stop());
-    r.disconnect();
-  }
+  if (r) r.disconnect();
   agent = null;
   showState('');
   $('agent-level').style.width = '0';
