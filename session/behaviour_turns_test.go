@@ -112,6 +112,24 @@ func TestPausedSpeechResumesUnlessUserReallySpoke(t *testing.T) {
 			})
 		})
 	}
+	t.Run("words said end it", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: tenWords}), nil, session.WithPreemptiveGeneration(false))
+			r.say("count")
+			time.Sleep(time.Second) // commit; 500 ms played
+			r.vad.StartOfSpeech()
+			time.Sleep(100 * time.Millisecond)
+			r.stt.Final("stop") // words before min_interruption_duration
+			time.Sleep(500 * time.Millisecond)
+			synctest.Wait()
+			if segs := r.out.Segments(); len(segs) != 1 || !segs[0].Interrupted {
+				t.Errorf("playback = %+v, want it interrupted, not paused", segs)
+			}
+			if n := len(sessiontest.Of[session.AgentFalseInterruptionEvent](r.rec)); n != 0 {
+				t.Errorf("false interruption events = %d", n)
+			}
+		})
+	})
 	t.Run("thinking stays thinking", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			llm := sessiontest.NewLLM(sessiontest.Response{Text: "Done thinking.", TTFT: 10 * time.Second})

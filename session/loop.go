@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -442,11 +443,14 @@ func (l *loop) enterAgent(old, next *Agent) {
 		return
 	}
 	l.hooks++
-	name := "hook OnEnter"
+	var hooks []string
 	if old != nil && old.OnExit != nil {
-		name = "hook OnExit"
+		hooks = append(hooks, "OnExit")
 	}
-	s.spawn(name, func() { // runs the hooks in order; exits when they return
+	if next.OnEnter != nil {
+		hooks = append(hooks, "OnEnter")
+	}
+	s.spawn("hook "+strings.Join(hooks, " then "), func() { // runs the hooks in order; exits when they return
 		defer s.post(func(l *loop) { l.hooks--; l.checkIdle() })
 		if old != nil && old.OnExit != nil {
 			if err := old.OnExit(ctx, s); err != nil {

@@ -127,9 +127,10 @@ func (l *loop) maybeInterrupt() {
 			return
 		}
 	}
-	if l.pauser != nil && l.audioMode() && l.s.o.falseInterruptionTimeout > 0 {
+	if l.pauser != nil && l.audioMode() && l.s.o.falseInterruptionTimeout > 0 && len(l.finals) == 0 {
 		// Pause first: a final transcript with words or a committed turn
-		// makes it an interruption, silence resumes it.
+		// makes it an interruption, silence resumes it. (With a final
+		// already in, it is one.)
 		l.log.Debug("speech paused: possible interruption", "speech_id", h.id)
 		l.paused = true
 		l.pause(true)
