@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -359,15 +360,13 @@ func (t *task) startTool(ctx context.Context, fc FunctionCall, played <-chan str
 	tr := &toolRun{call: &call, done: make(chan struct{})}
 	rc := &RunContext{s: t.s, h: t.h, call: call, played: played}
 	tctx := context.WithValue(ctx, runContextKey{}, rc)
-	t.s.spawn("tool "+quote(call.Name), func() { // exits when the tool returns; ctx asks it to
+	t.s.spawn("tool "+strconv.Quote(call.Name), func() { // exits when the tool returns; ctx asks it to
 		out, res := t.callTool(tctx, call)
 		tr.out, tr.res, tr.late = out, res, tctx.Err() != nil
 		close(tr.done)
 	})
 	return tr
 }
-
-func quote(s string) string { return `"` + s + `"` }
 
 // firstOutput records the first audio frame (or text) handed out.
 func (t *task) firstOutput() {
