@@ -189,7 +189,8 @@ func (m *Model) ModelOptions() ModelOptions {
 }
 
 // SetModelOptions replaces the persistent model options; requests already
-// started keep the ones they began with.
+// started keep the ones they began with. The options are checked as the
+// model would be sent them (ModelOptions.ValidateFor).
 func (m *Model) SetModelOptions(o ModelOptions) error {
 	if m.err != nil {
 		return m.err
