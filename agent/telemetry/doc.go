@@ -1,6 +1,6 @@
 // Package telemetry turns a voice session's events into Prometheus metrics,
 // for the worker to serve at /metrics next to its own (agent/worker's
-// WithRegistry):
+// WithCollectors):
 //
 //	lk_agents_turn_end_of_utterance_delay_seconds  histogram  end of the user's speech to the turn's commit
 //	lk_agents_turn_llm_ttft_seconds                histogram  LLM request to its first token

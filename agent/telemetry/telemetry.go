@@ -1,8 +1,6 @@
 package telemetry
 
 import (
-	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -26,11 +24,9 @@ type SessionMetrics struct {
 	cached                     prometheus.Counter
 }
 
-// NewSessionMetrics makes the metrics and registers them with reg.
-func NewSessionMetrics(reg prometheus.Registerer) (*SessionMetrics, error) {
-	if reg == nil {
-		return nil, errors.New("telemetry: registerer: nil")
-	}
+// NewSessionMetrics makes the metrics. Register them where they are to be
+// served: worker.WithCollectors(m), or any registry's Register.
+func NewSessionMetrics() *SessionMetrics {
 	hist := func(name, help string) prometheus.Histogram {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: LatencyBuckets})
 	}
@@ -54,13 +50,28 @@ func NewSessionMetrics(reg prometheus.Registerer) (*SessionMetrics, error) {
 	}
 	m.tokens.WithLabelValues("prompt")
 	m.tokens.WithLabelValues("completion")
-	for _, c := range []prometheus.Collector{m.eou, m.llmTTFT, m.ttsTTFB, m.e2e, m.errors, m.tokens, m.cached} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("telemetry: %w", err)
-		}
-	}
-	return m, nil
+	return m
 }
+
+func (m *SessionMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.eou, m.llmTTFT, m.ttsTTFB, m.e2e, m.errors, m.tokens, m.cached}
+}
+
+// Describe implements prometheus.Collector.
+func (m *SessionMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *SessionMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+var _ prometheus.Collector = (*SessionMetrics)(nil)
 
 // Observe records what e says: a MetricsEvent's latencies and token usage,
 // an ErrorEvent's source. Other events are ignored.

@@ -18,8 +18,9 @@ import (
 //     and takes jobs, and 503 with the reason while it is connecting,
 //     reconnecting, draining or stopping: a load balancer or an
 //     orchestrator's probe stops counting on it then.
-//   - GET /metrics answers the worker's registry (see WithRegistry) in the
-//     Prometheus text format.
+//   - GET /metrics answers the worker's metrics, the Go runtime's and the
+//     process's, and those added with WithCollectors, in the Prometheus
+//     text format.
 //
 // Run serves it on WithHTTPAddr; mount it elsewhere to serve it yourself.
 func (w *Worker) Handler() http.Handler {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -252,4 +253,22 @@ func TestMetricsCountJobsAndOffers(t *testing.T) {
 		t.Errorf("lk_agents_worker_load %v, want at least the measured 0.25", load)
 	}
 	close(release)
+}
+
+// The program's collectors are served with the worker's metrics; one that
+// collides with them is refused when the worker is made.
+func TestCollectorsServedWithWorkerMetrics(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "program_things_total", Help: "Things."})
+	c.Add(3)
+	w := newTestWorker(t, "ws://127.0.0.1:1", func(ctx context.Context, job *Job) error { return nil }, WithCollectors(c))
+	if v, ok := value(scrape(t, w.Handler()), "program_things_total"); !ok || v != 3 {
+		t.Errorf("program_things_total = %v (present %v), want 3", v, ok)
+	}
+	dup := prometheus.NewGauge(prometheus.GaugeOpts{Name: "lk_agents_active_job_count", Help: "again"})
+	if _, err := New("ws://127.0.0.1:1", "k", "s", func(ctx context.Context, job *Job) error { return nil }, WithCollectors(dup)); err == nil || !strings.HasPrefix(err.Error(), "worker: metrics:") {
+		t.Errorf("New with a colliding collector: %v, want a worker: metrics: error", err)
+	}
+	if _, err := New("ws://127.0.0.1:1", "k", "s", func(ctx context.Context, job *Job) error { return nil }, WithCollectors(nil)); err == nil {
+		t.Error("New with a nil collector: nil error")
+	}
 }

@@ -64,7 +64,7 @@ type config struct {
 	logger            *slog.Logger
 	dialer            *websocket.Dialer
 	httpAddr          string
-	registry          *prometheus.Registry
+	collectors        []prometheus.Collector
 }
 
 // Defaults. The load threshold and status interval follow LiveKit Agents.
@@ -258,17 +258,19 @@ func WithHTTPAddr(addr string) Option {
 	return func(c *config) error { c.httpAddr = addr; return nil }
 }
 
-// WithRegistry sets the Prometheus registry the worker registers its
-// metrics in and /metrics serves, so that the program's own metrics (the
-// sessions', see agent/telemetry) are served with them. By default each
-// worker has a registry of its own, with the Go runtime and process
-// collectors; the global registry is never used.
-func WithRegistry(r *prometheus.Registry) Option {
+// WithCollectors adds Prometheus collectors to the worker's registry, so
+// that /metrics serves them with the worker's own metrics: the sessions'
+// (agent/telemetry's SessionMetrics), or the program's. Each worker has a
+// registry of its own, with the Go runtime and process collectors; the
+// global registry is never used.
+func WithCollectors(cs ...prometheus.Collector) Option {
 	return func(c *config) error {
-		if r == nil {
-			return errors.New("worker: registry: nil")
+		for _, col := range cs {
+			if col == nil {
+				return errors.New("worker: collectors: nil collector")
+			}
 		}
-		c.registry = r
+		c.collectors = append(c.collectors, cs...)
 		return nil
 	}
 }

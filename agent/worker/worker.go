@@ -119,13 +119,12 @@ func New(url, apiKey, apiSecret string, entry EntryPoint, opts ...Option) (*Work
 		w.load, w.settle = loadCPU, cpuSettle
 		w.cpu = newCPULoad(defaultCPUSource())
 	}
-	w.registry = cfg.registry
-	if w.registry == nil {
-		w.registry = prometheus.NewRegistry()
-		if err := w.registry.Register(collectors.NewGoCollector()); err != nil {
-			return nil, fmt.Errorf("worker: metrics: %w", err)
-		}
-		if err := w.registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+	w.registry = prometheus.NewRegistry()
+	for _, c := range append([]prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}, cfg.collectors...) {
+		if err := w.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("worker: metrics: %w", err)
 		}
 	}
