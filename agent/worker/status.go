@@ -114,7 +114,13 @@ func (w *Worker) sendStatus(s *session, refresh bool) {
 	if full {
 		st = livekit.WorkerStatus_WS_FULL
 	}
-	if changed {
+	switch {
+	case changed && full && !draining:
+		// Until the load falls, the server offers this worker nothing:
+		// with no other worker, new rooms get no agent.
+		w.log.Warn("worker: full: the server offers it no job until the load falls",
+			"status", st, "load", load, "threshold", w.cfg.loadThreshold, "jobs", jobs)
+	case changed:
 		w.log.Info("worker: status changed", "status", st, "load", load, "jobs", jobs)
 	}
 	if warnTarget {
