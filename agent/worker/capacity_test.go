@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -167,5 +169,60 @@ func TestFinalStatusSentAfterReregistering(t *testing.T) {
 	st := f.jobStatus(t, "J", true)
 	if st.GetStatus() != livekit.JobStatus_JS_FAILED || st.GetError() != "ended while away" {
 		t.Errorf("after re-registering: status %v %q, want JS_FAILED %q", st.GetStatus(), st.GetError(), "ended while away")
+	}
+}
+
+// A job's reservation lasts until the load can show the job: for a CPU load,
+// a whole averaging window after it started (3 s); for a load function, one
+// status interval. Then the measure stands alone, and the cost of the next
+// jobs is the measured cost per job.
+func TestReservationHeldUntilTheLoadShowsTheJob(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opts   []Option
+		settle time.Duration
+	}{
+		{"load function", []Option{WithLoad(func() float64 { return 0 }), WithStatusInterval(2 * time.Second)}, 2 * time.Second},
+		{"cpu", nil, cpuSettle},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w, err := New("ws://127.0.0.1:1", "k", "s", func(ctx context.Context, job *Job) error { return nil },
+					append([]Option{WithLogger(quietLogger())}, tt.opts...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.cpus = 2 // a job is first guessed at 0.7 / 2
+				check := func(at string, wantLoad float64, wantFull bool) {
+					t.Helper()
+					w.mu.Lock()
+					defer w.mu.Unlock()
+					now := time.Now()
+					load, full := w.effectiveLoadLocked(now), w.refusalLocked(now) == declineFull
+					if math.Abs(load-wantLoad) > 1e-9 || full != wantFull {
+						t.Errorf("%s: load %v full %v, want %v %v", at, load, full, wantLoad, wantFull)
+					}
+				}
+				w.mu.Lock()
+				w.lastLoad = 0.2
+				w.jobs["a"] = &runningJob{started: time.Now()}
+				w.jobs["b"] = &runningJob{started: time.Now()}
+				w.mu.Unlock()
+				check("two jobs just started", 0.2+2*0.35, true)
+				time.Sleep(tt.settle - time.Millisecond)
+				check("just before the load shows them", 0.2+2*0.35, true)
+				time.Sleep(time.Millisecond)
+				check("once it can show them, on the old measure", 0.2, false)
+				w.mu.Lock()
+				w.lastLoad = 0.4 // the measure with both jobs: 0.2 a job
+				w.pending["c"] = make(chan *livekit.JobAssignment)
+				w.mu.Unlock()
+				check("one more accepted, at the measured 0.2 a job", 0.6, false)
+				w.mu.Lock()
+				w.pending["d"] = make(chan *livekit.JobAssignment)
+				w.mu.Unlock()
+				check("two more accepted", 0.8, true)
+			})
+		})
 	}
 }

@@ -163,3 +163,25 @@ func TestLiveDevBurstOnLoadedMachineAllGetAnAgent(t *testing.T) {
 		t.Fatalf("dev did not stop after SIGINT; log:\n%s", tail(logs.String(), 4000))
 	}
 }
+
+// dev has no drain and no load threshold to set (it stops at once and takes
+// every job); it checks its flags and credentials like start.
+func TestDevAndStartFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+		says string
+	}{
+		{[]string{"dev", "-drain-timeout", "1s"}, 2, "flag provided but not defined: -drain-timeout"},
+		{[]string{"dev", "-load-threshold", "0.9"}, 2, "flag provided but not defined: -load-threshold"},
+		{[]string{"dev", "-log-level", "loud"}, 2, "-log-level"},
+		{[]string{"start", "-http-addr"}, 2, "flag needs an argument: -http-addr"},
+		{[]string{"dev"}, 2, "LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set"},
+	} {
+		var out syncBuffer
+		code := run(t.Context(), tt.args, nil, &out, &out, envOf(nil))
+		if code != tt.want || !strings.Contains(out.String(), tt.says) {
+			t.Errorf("voice-agent %v: exit %d, output %q; want %d saying %q", tt.args, code, out.String(), tt.want, tt.says)
+		}
+	}
+}
