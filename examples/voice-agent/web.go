@@ -18,11 +18,6 @@ import (
 	"github.com/livekit-go/agents/agent/worker"
 )
 
-// webMaxJobs caps the web command's jobs (one a browser tab). With a cap
-// the worker's load is jobs/max rather than the machine's CPU use, so a
-// busy machine does not make it refuse the page's rooms.
-const webMaxJobs = 8
-
 // webConfig is what the web command runs with.
 type webConfig struct {
 	url, key, secret string // the LiveKit server: the worker registers there and the page joins there
@@ -139,8 +134,10 @@ func runWebConfig(ctx context.Context, cfg webConfig) error {
 	if err != nil {
 		return err
 	}
-	w, err := worker.New(cfg.url, cfg.key, cfg.secret, roomio.EntryPoint(setup),
-		worker.WithAgentName(cfg.agentName), worker.WithMaxJobs(webMaxJobs), worker.WithLogger(cfg.log))
+	// As dev runs it: every page's room gets the agent, however busy the
+	// machine (see runDev).
+	opts := append([]worker.Option{worker.WithAgentName(cfg.agentName), worker.WithLogger(cfg.log)}, devWorkerOptions(0)...)
+	w, err := worker.New(cfg.url, cfg.key, cfg.secret, roomio.EntryPoint(setup), opts...)
 	if err != nil {
 		return err
 	}
