@@ -7,8 +7,13 @@
 // (server-sdk-go's media.PCMLocalTrack) and waits until the track is bound
 // (audio written before is silently dropped by the track), and links the
 // user: the first standard or SIP participant, or the identity given with
-// [WithParticipantIdentity]. The user's microphone is decoded to PCM at the
-// rate the STT wants (media.PCMRemoteTrack).
+// [WithParticipantIdentity]. The user's microphone is read as RTP and
+// decoded by libopus at the rate the STT wants; a timeline (timeline.go)
+// keeps it on the wall clock: browsers publish with Opus DTX and send few
+// or no packets in silence, a muted or unpublished microphone sends none,
+// and the session's VAD and endpointing count samples, so every gap (a
+// timestamp jump, or no packet for longer than a frame and a margin)
+// becomes silence of its length at its place.
 //
 // [Room.IO] gives the session its audio input, its audio output (a
 // session.PausableAudioOutput and session.PlaybackPositioner: a feeder
@@ -28,7 +33,8 @@
 // [Spec] (agent, session options) is run in the job's room until the user
 // leaves or the job ends.
 //
-// This package is the cgo leaf of the framework (Opus and soxr through
-// server-sdk-go's pkg/media: libopus-dev, libopusfile-dev, libsoxr-dev,
-// pkg-config); session, agent and agent/worker build without cgo.
+// This package is the cgo leaf of the framework (libopus through
+// gopkg.in/hraban/opus.v2 and server-sdk-go's pkg/media, soxr for odd
+// rates: libopus-dev, libopusfile-dev, libsoxr-dev, pkg-config); session,
+// agent and agent/worker build without cgo.
 package roomio

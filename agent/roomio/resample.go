@@ -124,15 +124,3 @@ func (s *upsampleSink) WriteSample(p media.PCM16Sample) error {
 }
 
 func (s *upsampleSink) ClearQueue() { s.sink.ClearQueue() }
-
-// downsampleWriter brings the decoder's 48 kHz to the input rate.
-type downsampleWriter struct {
-	in   *audioInput
-	down *downsampler // the decoder writes from one goroutine
-}
-
-func (w *downsampleWriter) WriteSample(s media.PCM16Sample) error {
-	return w.in.write(w.down.process(s))
-}
-
-func (w *downsampleWriter) Close() error { return nil }

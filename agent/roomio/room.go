@@ -115,7 +115,7 @@ type Room struct {
 	agentTrackID string
 	userIdentity string
 	userTrackID  string
-	remotes      map[string]*lkmedia.PCMRemoteTrack // by track sid
+	listening    map[string]bool // the user's tracks fed to the input, by sid
 	reconnecting bool
 	linked       chan struct{}
 	closing      bool
@@ -156,14 +156,14 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		}
 	}
 	r := &Room{
-		o:       o,
-		logger:  o.logger,
-		in:      newAudioInput(o.inputRate),
-		chat:    make(chan string, 16),
-		pub:     newPublisher(),
-		remotes: map[string]*lkmedia.PCMRemoteTrack{},
-		linked:  make(chan struct{}),
-		done:    make(chan struct{}),
+		o:         o,
+		logger:    o.logger,
+		in:        newAudioInput(o.inputRate),
+		chat:      make(chan string, 16),
+		pub:       newPublisher(),
+		listening: map[string]bool{},
+		linked:    make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack}
 	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack}
@@ -203,6 +203,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	}
 	if err := r.room.JoinWithContextAndToken(ctx, url, token, copts...); err != nil {
 		r.pub.stop()
+		r.in.shutdown()
 		return nil, fmt.Errorf("roomio: join: %w", err)
 	}
 	r.setState(session.AgentInitializing)
@@ -270,6 +271,17 @@ type Stats struct {
 	// InputDropped counts user frames dropped because the session did not
 	// read them in time.
 	InputDropped int64
+	// InputPackets counts the user's packets decoded; InputLost those that
+	// never came (concealed), InputLate those that came too late to play
+	// or twice (dropped), InputStretched those that came after their time
+	// was filled with silence (played all the same).
+	InputPackets, InputLost, InputLate, InputStretched int64
+	// InputSilence is the silence the input produced where no audio came:
+	// DTX, mute, no microphone.
+	InputSilence time.Duration
+	// InputMargin is how long the input now waits for a late packet
+	// before filling its time (3x the measured jitter, 20 to 100 ms).
+	InputMargin time.Duration
 }
 
 // Stats returns the room's counters so far.
@@ -279,6 +291,9 @@ func (r *Room) Stats() Stats {
 		s.Underruns = r.out.stats()
 	}
 	s.InputDropped = r.in.dropped.Load()
+	st, margin := r.in.counters()
+	s.InputPackets, s.InputLost, s.InputLate, s.InputStretched = st.packets, st.lost, st.late, st.stretch
+	s.InputSilence, s.InputMargin = st.silence, margin
 	return s
 }
 
@@ -470,38 +485,28 @@ func (r *Room) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTra
 	if pub.Source() != livekit.TrackSource_MICROPHONE || track.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
+	if mime := track.Codec().MimeType; !strings.EqualFold(mime, webrtc.MimeTypeOpus) {
+		r.logger.Warn("roomio: the user's microphone is not Opus", "codec", mime)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closing || rp.Identity() != r.userIdentity || r.remotes[pub.SID()] != nil {
+	if r.closing || rp.Identity() != r.userIdentity || r.listening[pub.SID()] {
 		return
 	}
-	var w lkmedia.PCMRemoteTrackWriter = trackWriter{r.in}
-	rate := r.o.inputRate
-	if opusRate%rate == 0 && rate != opusRate {
-		// Decoded at 48 kHz, brought down here (resample.go).
-		w, rate = &downsampleWriter{in: r.in, down: newDownsampler(opusRate / rate)}, opusRate
-	}
-	opts := []lkmedia.PCMRemoteTrackOption{lkmedia.WithTargetSampleRate(rate), lkmedia.WithTargetChannels(1)}
-	if r.o.sdkLogger != nil {
-		opts = append(opts, lkmedia.WithLogger(r.o.sdkLogger))
-	}
-	dec, err := lkmedia.NewPCMRemoteTrack(track, w, opts...)
-	if err != nil {
-		r.logger.Warn("roomio: decode the user's microphone", "err", err)
-		return
-	}
-	r.remotes[pub.SID()] = dec
+	r.listening[pub.SID()] = true
+	r.in.listen(pub.SID(), track)
 	r.userTrackID = pub.SID()
 	r.logger.Debug("roomio: listening to the user's microphone", "track", pub.SID())
 }
 
 func (r *Room) onTrackUnsubscribed(_ *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
 	r.mu.Lock()
-	dec := r.remotes[pub.SID()]
-	delete(r.remotes, pub.SID())
+	was := r.listening[pub.SID()]
+	delete(r.listening, pub.SID())
 	r.mu.Unlock()
-	if dec != nil {
-		dec.Close()
+	if was {
+		r.in.unlisten(pub.SID())
 	}
 }
 
@@ -526,8 +531,7 @@ func (r *Room) Close() {
 		return
 	}
 	r.closing = true
-	remotes := r.remotes
-	r.remotes = map[string]*lkmedia.PCMRemoteTrack{}
+	r.listening = map[string]bool{}
 	r.mu.Unlock()
 	r.finish(ErrClosed)
 	if r.out != nil {
@@ -535,9 +539,7 @@ func (r *Room) Close() {
 	}
 	r.pub.stop() // sends what is queued (the last transcript) first
 	r.room.Disconnect()
-	for _, dec := range remotes {
-		dec.Close()
-	}
+	r.in.shutdown() // its readers end with the connection
 	if r.track != nil {
 		r.track.ClearQueue()
 		_ = r.track.Close()

@@ -1,7 +1,8 @@
 // Package loopuser is a LiveKit participant that plays the user in
-// end-to-end tests and benchmarks of room I/O: it publishes a microphone
-// track fed with PCM, decodes the agent's audio and notes when sound
-// arrives, and collects the lk.transcription text streams.
+// end-to-end tests and benchmarks of room I/O: it publishes a microphone as
+// a browser does (20 ms Opus frames from libopus, optionally with DTX as
+// livekit-client publishes by default), decodes the agent's audio and notes
+// when it becomes audible, and collects the lk.transcription text streams.
 package loopuser
 
 import (
@@ -34,13 +35,32 @@ type Transcript struct {
 	At         time.Time
 }
 
+// Option configures [Join].
+type Option func(*config)
+
+type config struct {
+	dtx   bool
+	noise float64
+}
+
+// WithDTX publishes with Opus DTX, as livekit-client does by default: in
+// silence the encoder's "nothing changed" frames are not sent.
+func WithDTX() Option { return func(c *config) { c.dtx = true } }
+
+// WithNoise fills the quiet between words with white noise of this RMS
+// (a room's hiss; 0, the default, is digital silence).
+func WithNoise(rms float64) Option { return func(c *config) { c.noise = rms } }
+
 // User is the participant. Its methods are safe for concurrent use.
 type User struct {
-	Room  *lksdk.Room
-	track *boundTrack
+	Room *lksdk.Room
+	mic  *mic
+	cfg  config
 
 	mu          sync.Mutex
-	heard       []time.Time // start of each run of agent sound
+	pub         *lksdk.LocalTrackPublication
+	onset       onsetDetector
+	heard       []time.Time // audible onset of each run of agent sound
 	soundFrames int
 	lastSound   time.Time
 	inSound     bool
@@ -51,14 +71,16 @@ type User struct {
 	changed     chan struct{}
 }
 
-type boundTrack struct {
-	*lkmedia.PCMLocalTrack
+// boundRTP tells when pion bound the track: what is written before goes
+// nowhere.
+type boundRTP struct {
+	*webrtc.TrackLocalStaticRTP
 	once  sync.Once
 	bound chan struct{}
 }
 
-func (t *boundTrack) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	p, err := t.PCMLocalTrack.Bind(c)
+func (t *boundRTP) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	p, err := t.TrackLocalStaticRTP.Bind(c)
 	if err == nil {
 		t.once.Do(func() { close(t.bound) })
 	}
@@ -74,12 +96,15 @@ func Token(key, secret, room, identity string) (string, error) {
 
 // Join connects as identity, publishes the microphone and waits until it
 // can carry audio.
-func Join(ctx context.Context, url, key, secret, room, identity string) (*User, error) {
+func Join(ctx context.Context, url, key, secret, room, identity string, opts ...Option) (*User, error) {
 	token, err := Token(key, secret, room, identity)
 	if err != nil {
 		return nil, err
 	}
 	u := &User{changed: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(&u.cfg)
+	}
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = u.onTrack
 	u.Room = lksdk.NewRoom(cb)
@@ -90,24 +115,89 @@ func Join(ctx context.Context, url, key, secret, room, identity string) (*User, 
 		u.Room.Disconnect()
 		return nil, err
 	}
-	pcm, err := lkmedia.NewPCMLocalTrack(Rate, 1, protologger.GetDiscardLogger())
-	if err != nil {
-		u.Room.Disconnect()
-		return nil, err
-	}
-	u.track = &boundTrack{PCMLocalTrack: pcm, bound: make(chan struct{})}
-	if _, err := u.Room.LocalParticipant.PublishTrack(u.track, &lksdk.TrackPublicationOptions{Name: "mic", Source: livekit.TrackSource_MICROPHONE}); err != nil {
+	if err := u.Publish(ctx); err != nil {
 		u.Close()
 		return nil, err
-	}
-	select {
-	case <-u.track.bound:
-	case <-ctx.Done():
-		u.Close()
-		return nil, ctx.Err()
 	}
 	return u, nil
 }
+
+// Publish publishes a new microphone track (after [User.Unpublish]) and
+// waits until it can carry audio. The capture clock goes on.
+func (u *User) Publish(ctx context.Context) error {
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: Rate, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
+	}, "audio", "mic")
+	if err != nil {
+		return err
+	}
+	bt := &boundRTP{TrackLocalStaticRTP: track, bound: make(chan struct{})}
+	u.mu.Lock()
+	if u.mic == nil {
+		m, err := newMic(track, u.cfg.dtx, u.cfg.noise)
+		if err != nil {
+			u.mu.Unlock()
+			return err
+		}
+		u.mic = m
+	} else {
+		u.mic.setTrack(track)
+	}
+	u.mu.Unlock()
+	pub, err := u.Room.LocalParticipant.PublishTrack(bt, &lksdk.TrackPublicationOptions{
+		Name: "mic", Source: livekit.TrackSource_MICROPHONE, DisableDTX: !u.cfg.dtx,
+	})
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	u.pub = pub
+	u.mu.Unlock()
+	select {
+	case <-bt.bound:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Unpublish removes the microphone track from the room.
+func (u *User) Unpublish() error {
+	u.mu.Lock()
+	pub := u.pub
+	u.pub = nil
+	u.mu.Unlock()
+	if pub == nil {
+		return errors.New("loopuser: no microphone published")
+	}
+	return u.Room.LocalParticipant.UnpublishTrack(pub.SID())
+}
+
+// Mute mutes or unmutes the microphone as livekit-client does: the
+// server is told and the track captures silence meanwhile.
+func (u *User) Mute(muted bool) {
+	u.mu.Lock()
+	pub := u.pub
+	u.mu.Unlock()
+	u.mic.setMuted(muted)
+	if pub != nil {
+		pub.SetMuted(muted)
+	}
+}
+
+// MicTrackID returns the sid of the published microphone.
+func (u *User) MicTrackID() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.pub == nil {
+		return ""
+	}
+	return u.pub.SID()
+}
+
+// Packets returns how many microphone packets were sent, and how many
+// frames DTX kept back.
+func (u *User) Packets() (sent, skipped int) { return u.mic.counts() }
 
 func (u *User) onTrack(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	if track.Kind() != webrtc.RTPCodecTypeAudio || rp.Kind() != lksdk.ParticipantAgent {
@@ -130,16 +220,49 @@ func (w heardWriter) Close() error                          { return nil }
 // quietGap is the silence that ends a run of agent sound.
 const quietGap = 150 * time.Millisecond
 
+// onsetDetector keeps the energy of the last 20 ms heard: the agent is
+// audible when their RMS passes tonespeech.Threshold, not at the first
+// decoded frame (which may be near silence).
+type onsetDetector struct {
+	sq  [Rate / 50]float64
+	pos int
+	sum float64
+}
+
+// push adds s and reports whether the last 20 ms were loud after any of
+// its samples.
+func (d *onsetDetector) push(s []int16) bool {
+	const thr = float64(tonespeech.Threshold) * tonespeech.Threshold * float64(len(d.sq))
+	loud := false
+	for _, v := range s {
+		x := float64(v) * float64(v)
+		d.sum += x - d.sq[d.pos]
+		d.sq[d.pos] = x
+		d.pos = (d.pos + 1) % len(d.sq)
+		if d.sum > thr {
+			loud = true
+		}
+	}
+	if d.sum < 0.5 { // float drift over long runs
+		d.sum = 0
+	}
+	return loud
+}
+
 func (u *User) hear(s media.PCM16Sample) {
 	now := time.Now()
-	loud := tonespeech.RMS(s) > tonespeech.Threshold
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	audible := u.onset.push(s)
+	loud := tonespeech.RMS(s) > tonespeech.Threshold
+	if audible && !u.inSound {
+		u.inSound = true
+		u.heard = append(u.heard, now)
+		u.quietSince = time.Time{}
+		signal(u.changed)
+	}
 	if loud {
-		if !u.inSound {
-			u.inSound = true
-			u.heard = append(u.heard, now)
-		} else if !u.quietSince.IsZero() {
+		if u.inSound && !u.quietSince.IsZero() {
 			u.gaps++ // quiet inside a run: the agent's audio did not arrive in time
 		}
 		u.quietSince = time.Time{}
@@ -173,16 +296,47 @@ func (u *User) onText(r *lksdk.TextStreamReader, from string) {
 	signal(u.changed)
 }
 
-// Speak publishes d of tone and returns when it has been sent (the end of
-// the user's speech as published).
+// Speak says d of tone and returns when it was sent: the end of the
+// user's voice as the room got it (the send time of its last loud frame).
 func (u *User) Speak(d time.Duration) time.Time {
-	_ = u.track.WriteSample(tonespeech.Tone(d, Rate))
-	u.track.WaitForPlayout()
-	return time.Now()
+	<-u.mic.speak(tonespeech.Tone(d, Rate))
+	return u.mic.lastVoice()
 }
 
-// SpeakAsync starts publishing d of tone and returns at once.
-func (u *User) SpeakAsync(d time.Duration) { _ = u.track.WriteSample(tonespeech.Tone(d, Rate)) }
+// SpeakPCM says pcm (mono, at Rate) and returns the end of the user's
+// voice as the room got it, like Speak.
+func (u *User) SpeakPCM(pcm []int16) time.Time {
+	<-u.mic.speak(pcm)
+	return u.mic.lastVoice()
+}
+
+// Upsample brings mono pcm at rate to Rate by linear interpolation (a
+// test voice, not for listening).
+func Upsample(pcm []int16, rate int) []int16 {
+	if rate <= 0 || len(pcm) == 0 {
+		return nil
+	}
+	n := len(pcm) * Rate / rate
+	out := make([]int16, n)
+	step := float64(rate) / Rate
+	for i := range out {
+		x := float64(i) * step
+		j := int(x)
+		if j >= len(pcm)-1 {
+			out[i] = pcm[len(pcm)-1]
+			continue
+		}
+		f := x - float64(j)
+		out[i] = int16(float64(pcm[j])*(1-f) + float64(pcm[j+1])*f)
+	}
+	return out
+}
+
+// SpeakAsync starts saying d of tone and returns at once.
+func (u *User) SpeakAsync(d time.Duration) { u.mic.speak(tonespeech.Tone(d, Rate)) }
+
+// VoiceEnd is when the last loud frame was sent.
+func (u *User) VoiceEnd() time.Time { return u.mic.lastVoice() }
 
 // Heard returns the start of each run of agent sound so far.
 func (u *User) Heard() []time.Time {
@@ -250,12 +404,12 @@ func (u *User) Close() {
 	u.mu.Lock()
 	remotes := u.remotes
 	u.remotes = nil
+	m := u.mic
 	u.mu.Unlock()
 	for _, r := range remotes {
 		r.Close()
 	}
-	if u.track != nil {
-		u.track.ClearQueue()
-		_ = u.track.Close()
+	if m != nil {
+		m.close()
 	}
 }

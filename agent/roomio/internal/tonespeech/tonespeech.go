@@ -46,13 +46,12 @@ func Tone(d time.Duration, rate int) []int16 {
 }
 
 // VAD reports speech when frames are louder than Threshold: a start after
-// MinSpeech of sound, an end after MinSilence of quiet, placed at the first
-// quiet frame.
+// MinSpeech of sound, an end after MinSilence of quiet, placed at the start
+// of the first quiet frame (its arrival less its length: audio comes in real
+// time).
 type VAD struct {
 	MinSpeech  time.Duration // default 40 ms
 	MinSilence time.Duration // default 300 ms
-	// OnEnd, if set, is told the moment each end of speech was placed at.
-	OnEnd func(speechEndedAt time.Time)
 }
 
 var _ session.VAD = (*VAD)(nil)
@@ -64,7 +63,6 @@ func (v *VAD) Stream(ctx context.Context) (session.VADStream, error) {
 		minSilence: cmpOr(v.MinSilence, 300*time.Millisecond),
 		events:     make(chan session.VADEvent, 64),
 		done:       make(chan struct{}),
-		onEnd:      v.OnEnd,
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	s.stop = stop
@@ -84,7 +82,6 @@ type vadStream struct {
 	done                  chan struct{}
 	once                  sync.Once
 	stop                  func() bool
-	onEnd                 func(time.Time)
 
 	// Push is called from one goroutine.
 	speaking bool
@@ -120,15 +117,13 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 		return nil
 	}
 	if s.quiet == 0 {
-		s.quietAt = time.Now()
+		// Audio comes in real time: the quiet began when this frame did.
+		s.quietAt = time.Now().Add(-d)
 	}
 	s.quiet += d
 	s.sound = 0
 	if s.speaking && s.quiet >= s.minSilence {
 		s.speaking = false
-		if s.onEnd != nil {
-			s.onEnd(s.quietAt)
-		}
 		s.emit(session.VADEvent{Type: session.VADEndOfSpeech, SpeechDuration: s.talked, SpeechEndedAt: s.quietAt})
 	}
 	return nil

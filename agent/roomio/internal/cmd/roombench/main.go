@@ -1,6 +1,6 @@
 // Command roombench measures room I/O on a LiveKit server (loopback):
 //
-//	roombench latency [-turns 25]            one room: end of the user's speech to the agent's first audio
+//	roombench latency [-turns 20] [-dtx]     one room: end of the user's voice to the commit and to the answer heard
 //	roombench bargein [-turns 10]            one room: the user talks over a long reply; how long until it stops
 //	roombench density [-rooms 20] [-for 60s] one worker process serving N rooms at once: CPU, memory, underruns
 //	roombench listen -room NAME [-for 20s]   join as a user, speak a tone now and then, print what arrives
@@ -45,7 +45,9 @@ import (
 	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
 	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
 	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/inference"
+	"github.com/livekit-go/agents/plugins/silero"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -127,9 +129,23 @@ func agentStats() roomio.Stats {
 	return total
 }
 
+// stack is the agent's speech stack in a bench: the tone VAD, or Silero
+// (the model of plugins/silero, loaded from SILERO_VAD_MODEL).
+type stack struct {
+	silero *silero.VAD
+}
+
+func (st stack) vad() session.VAD {
+	if st.silero != nil {
+		return st.silero
+	}
+	return &tonespeech.VAD{}
+}
+
 // startWorker registers a worker for agentName whose jobs run the tone
-// stack; it returns when registered. onMetrics sees every turn's metrics.
-func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs int, onMetrics func(session.TurnMetrics), onEnd func(time.Time)) (func(), error) {
+// stack (or Silero for VAD); it returns when registered. onEvent sees
+// every session event.
+func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs int, st stack, onEvent func(session.Event)) (func(), error) {
 	llmSrv := chatServer(reply)
 	setup := func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
 		llm, err := inference.NewLLM("openai/gpt-4.1-mini", inference.WithBaseURL(llmSrv.URL), inference.WithCredentials("key", "secret"))
@@ -142,13 +158,13 @@ func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs
 				session.WithLLM(llm),
 				session.WithSTT(&tonespeech.STT{Text: "what time is it"}),
 				session.WithTTS(&tonespeech.TTS{}),
-				session.WithVAD(&tonespeech.VAD{OnEnd: onEnd}),
+				session.WithVAD(st.vad()),
 				session.WithLogger(slog.New(slog.DiscardHandler)),
 			},
 			RoomOptions: []roomio.Option{roomio.WithLogger(slog.New(slog.DiscardHandler))},
 			OnEvent: func(e session.Event) {
-				if m, ok := e.(session.MetricsEvent); ok && onMetrics != nil {
-					onMetrics(m.Metrics)
+				if onEvent != nil {
+					onEvent(e)
 				}
 			},
 			OnStart: func(_ context.Context, _ *session.Session, r *roomio.Room) error {
@@ -218,21 +234,101 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" }
 
-// latency runs turns in one room and reports, per turn, the time from the
-// end of the user's speech (its last sample sent) to the first agent audio
-// the user hears, and that time minus endpointing, LLM and TTS.
+// userFlags are how the bench's user publishes and speaks.
+type userFlags struct {
+	dtx    *bool
+	noise  *float64
+	voice  *string
+	vad    *string
+	speech []int16 // what the user says, at loopuser.Rate
+}
+
+func addUserFlags(fs *flag.FlagSet) *userFlags {
+	return &userFlags{
+		dtx:   fs.Bool("dtx", false, "the user publishes with Opus DTX, as livekit-client does by default"),
+		noise: fs.Float64("noise", 0, "RMS of the noise in the user's silence (0: digital silence)"),
+		voice: fs.String("voice", "tone", "what the user says: tone (800 ms at 440 Hz) or flite (a spoken question)"),
+		vad:   fs.String("vad", "tone", "the agent's VAD: tone (energy) or silero (SILERO_VAD_MODEL, ONNXRUNTIME_LIB)"),
+	}
+}
+
+func (f *userFlags) options() []loopuser.Option {
+	opts := []loopuser.Option{loopuser.WithNoise(*f.noise)}
+	if *f.dtx {
+		opts = append(opts, loopuser.WithDTX())
+	}
+	return opts
+}
+
+// prepare loads what the flags name: the user's words and the VAD.
+func (f *userFlags) prepare(ctx context.Context) (stack, error) {
+	var st stack
+	switch *f.voice {
+	case "tone":
+		f.speech = tonespeech.Tone(800*time.Millisecond, loopuser.Rate)
+	case "flite":
+		tts, err := flite.New()
+		if err != nil {
+			return st, err
+		}
+		pcm, err := tts.Synthesize(ctx, "What time is it in Paris right now?")
+		if err != nil {
+			return st, err
+		}
+		f.speech = loopuser.Upsample(pcm, flite.SampleRate)
+	default:
+		return st, fmt.Errorf("-voice %q: want tone or flite", *f.voice)
+	}
+	switch *f.vad {
+	case "tone":
+	case "silero":
+		v, err := silero.Load()
+		if err != nil {
+			return st, err
+		}
+		st.silero = v
+	default:
+		return st, fmt.Errorf("-vad %q: want tone or silero", *f.vad)
+	}
+	return st, nil
+}
+
+// latency runs turns in one room. Per turn it measures, at the user, the
+// time from the end of the user's voice (its last loud frame sent) to the
+// turn's commit (the agent's state turning to thinking) and to the
+// agent's answer becoming audible (RMS over 20 ms above the threshold),
+// and compares them with the session's own metrics (end of utterance
+// delay, e2e), which must tell the same story.
 func latency(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("latency", flag.ExitOnError)
-	turns := fs.Int("turns", 25, "turns to measure")
+	turns := fs.Int("turns", 20, "turns to measure")
+	uf := addUserFlags(fs)
 	_ = fs.Parse(args)
 	s, err := env()
 	if err != nil {
 		return err
 	}
+	st, err := uf.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	if st.silero != nil {
+		defer st.silero.Close()
+	}
 	name := uniqueName("bench-latency")
 	metrics := make(chan session.TurnMetrics, 64)
-	ends := make(chan time.Time, 64)
-	stop, err := startWorker(ctx, s, name, "Okay.", 2, func(m session.TurnMetrics) { metrics <- m }, func(at time.Time) { ends <- at })
+	thinking := make(chan time.Time, 64)
+	onEvent := func(e session.Event) {
+		switch e := e.(type) {
+		case session.MetricsEvent:
+			metrics <- e.Metrics
+		case session.AgentStateChangedEvent:
+			if e.New == session.AgentThinking {
+				thinking <- e.At
+			}
+		}
+	}
+	stop, err := startWorker(ctx, s, name, "Okay.", 2, st, onEvent)
 	if err != nil {
 		return err
 	}
@@ -241,7 +337,7 @@ func latency(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deleteRoom(s, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", uf.options()...)
 	if err != nil {
 		return err
 	}
@@ -249,11 +345,15 @@ func latency(ctx context.Context, args []string) error {
 	if err := waitAgent(ctx, u); err != nil {
 		return err
 	}
-	var total, rest, eou, llm, tts, in, out []time.Duration
+	fmt.Printf("user: dtx=%v noise=%v voice=%s; agent VAD %s\n", *uf.dtx, *uf.noise, *uf.voice, *uf.vad)
+	var commit, heardAt, eou, e2e, dEOU, dE2E []time.Duration
+	sent0, skipped0 := u.Packets()
+	began := time.Now()
 	for i := range *turns {
+		time.Sleep(time.Second) // the user is quiet a moment between turns, as people are
 		before := len(u.Heard())
-		end := u.Speak(800 * time.Millisecond)
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		end := u.SpeakPCM(uf.speech)
+		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.Heard()) > before })
 		cancel()
 		if err != nil {
@@ -261,38 +361,48 @@ func latency(ctx context.Context, args []string) error {
 		}
 		heard := u.Heard()[before]
 		var m session.TurnMetrics
+		var think time.Time
 		select {
 		case m = <-metrics:
 		case <-time.After(5 * time.Second):
 			return fmt.Errorf("turn %d: no metrics", i)
 		}
-		var endAt time.Time
 		select {
-		case endAt = <-ends:
-		default:
+		case think = <-thinking:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("turn %d: no thinking state", i)
 		}
-		t := heard.Sub(end)
-		r := t - m.EndOfUtteranceDelay - m.LLMTTFT - m.TTSTTFB
-		// The agent heard the end at endAt, and handed out the first frame
-		// E2ELatency later: the rest is the way in and the way out.
-		wayIn := endAt.Sub(end)
-		wayOut := heard.Sub(endAt.Add(m.E2ELatency))
-		total, rest, eou, llm, tts = append(total, t), append(rest, r), append(eou, m.EndOfUtteranceDelay), append(llm, m.LLMTTFT), append(tts, m.TTSTTFB)
-		in, out = append(in, wayIn), append(out, wayOut)
-		fmt.Printf("turn %2d: end of speech -> first audio %s; endpointing %s, LLM TTFT %s, TTS TTFB %s; framework+transport %s (in %s, session %s, out %s)\n",
-			i+1, ms(t), ms(m.EndOfUtteranceDelay), ms(m.LLMTTFT), ms(m.TTSTTFB), ms(r), ms(wayIn), ms(m.CommitToFirstOutput), ms(wayOut))
-		// Let the reply ("Okay.", 300 ms) finish before the next turn.
+		c, h := think.Sub(end), heard.Sub(end)
+		commit, heardAt = append(commit, c), append(heardAt, h)
+		eou, e2e = append(eou, m.EndOfUtteranceDelay), append(e2e, m.E2ELatency)
+		dEOU, dE2E = append(dEOU, m.EndOfUtteranceDelay-c), append(dE2E, m.E2ELatency-h)
+		fmt.Printf("turn %2d: end of voice -> commit %s, -> heard %s; session: end of utterance %s, e2e %s (LLM %s, TTS %s)\n",
+			i+1, ms(c), ms(h), ms(m.EndOfUtteranceDelay), ms(m.E2ELatency), ms(m.LLMTTFT), ms(m.TTSTTFB))
 		if err := u.WaitFor(ctx, "the reply's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
 			return err
 		}
-		time.Sleep(300 * time.Millisecond)
 	}
-	fmt.Printf("\n%d turns: end of speech -> first audio p50 %s p95 %s\n", len(total), ms(percentile(total, .5)), ms(percentile(total, .95)))
-	fmt.Printf("  endpointing p50 %s, LLM TTFT p50 %s, TTS TTFB p50 %s\n", ms(percentile(eou, .5)), ms(percentile(llm, .5)), ms(percentile(tts, .5)))
-	fmt.Printf("  framework + transport: p50 %s p95 %s (floor: p50 < 100 ms)\n", ms(percentile(rest, .5)), ms(percentile(rest, .95)))
-	fmt.Printf("  of which the way in (user's last sample sent -> agent's VAD sees quiet) p50 %s, the way out (agent's first frame handed to the output -> the user hears it) p50 %s\n",
-		ms(percentile(in, .5)), ms(percentile(out, .5)))
+	sent, skipped := u.Packets()
+	el := time.Since(began).Seconds()
+	fmt.Printf("\n%d turns; the user sent %.1f packets/s (%d frames kept back by DTX)\n", len(commit), float64(sent-sent0)/el, skipped-skipped0)
+	fmt.Printf("  end of voice -> commit:      p50 %s p95 %s\n", ms(percentile(commit, .5)), ms(percentile(commit, .95)))
+	fmt.Printf("  end of voice -> heard:       p50 %s p95 %s\n", ms(percentile(heardAt, .5)), ms(percentile(heardAt, .95)))
+	fmt.Printf("  session end of utterance:    p50 %s p95 %s; minus the user's commit time: p50 %s, worst %s\n",
+		ms(percentile(eou, .5)), ms(percentile(eou, .95)), ms(percentile(dEOU, .5)), ms(worst(dEOU)))
+	fmt.Printf("  session e2e:                 p50 %s p95 %s; minus the user's heard time:  p50 %s, worst %s\n",
+		ms(percentile(e2e, .5)), ms(percentile(e2e, .95)), ms(percentile(dE2E, .5)), ms(worst(dE2E)))
 	return nil
+}
+
+// worst returns the value farthest from zero.
+func worst(ds []time.Duration) time.Duration {
+	var w time.Duration
+	for _, d := range ds {
+		if d.Abs() > w.Abs() {
+			w = d
+		}
+	}
+	return w
 }
 
 // runWorker is the worker process of density.
@@ -306,7 +416,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stop, err := startWorker(ctx, s, *name, *reply, *maxJobs, nil, nil)
+	stop, err := startWorker(ctx, s, *name, *reply, *maxJobs, stack{}, nil)
 	if err != nil {
 		return err
 	}
@@ -531,7 +641,7 @@ func bargein(ctx context.Context, args []string) error {
 	}
 	name := uniqueName("bench-bargein")
 	long := "This is a long answer that goes on and on so that the user has plenty of time to talk over it."
-	stop, err := startWorker(ctx, s, name, long, 2, nil, nil)
+	stop, err := startWorker(ctx, s, name, long, 2, stack{}, nil)
 	if err != nil {
 		return err
 	}

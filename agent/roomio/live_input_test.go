@@ -1,0 +1,183 @@
+package roomio_test
+
+// Live tests of the user's microphone as browsers send it: Opus DTX (in
+// silence few or no packets), mute, unpublish. The agent's input must
+// follow the wall clock, so the turn commits on time and the session's
+// metrics tell the time the user lived.
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/livekit-go/agents/agent/roomio"
+	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
+	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/session"
+)
+
+// endpointing is the session's default minimum endpointing delay; the tone
+// VAD's 300 ms of silence is shorter, so the delay decides the commit.
+const endpointing = 500 * time.Millisecond
+
+// commitAfter returns the first commit (the agent turning to thinking) at or
+// after t, waiting for it.
+func (e *events) commitAfter(ctx context.Context, t time.Time) (time.Time, error) {
+	for {
+		e.mu.Lock()
+		for _, ev := range e.all {
+			if s, ok := ev.(session.AgentStateChangedEvent); ok && s.New == session.AgentThinking && !s.At.Before(t) {
+				e.mu.Unlock()
+				return s.At, nil
+			}
+		}
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// metrics returns the turn metrics so far.
+func (e *events) metrics() []session.TurnMetrics {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []session.TurnMetrics
+	for _, ev := range e.all {
+		if m, ok := ev.(session.MetricsEvent); ok {
+			out = append(out, m.Metrics)
+		}
+	}
+	return out
+}
+
+// dtxRoom starts a worker and a user who publishes as livekit-client does
+// (Opus DTX), and waits until the agent listens.
+func dtxRoom(t *testing.T, ctx context.Context, prefix string, opts ...session.Option) (*loopuser.User, *events) {
+	t.Helper()
+	s := testServer(t)
+	name := uniqueName(prefix)
+	ev := newEvents()
+	startWorker(t, s, name, chatServer(t, "Okay.").URL, ev, opts...)
+	s.createRoom(t, name, name)
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", loopuser.WithDTX())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	a := agentOf(t, ctx, u)
+	if err := u.WaitFor(ctx, "agent listening", func() bool {
+		return a.Attributes()[roomio.AttributeAgentState] == "listening"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return u, ev
+}
+
+// With DTX, a browser sends about a packet every 400 ms once the user is
+// quiet. The turn still commits the endpointing delay after the end of the
+// user's voice (not seconds later), and the session's end of utterance
+// delay and e2e latency agree with what the user measured within 50 ms.
+func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*waitLimit)
+	defer cancel()
+	u, ev := dtxRoom(t, ctx, "roomio-dtx")
+	for turn := range 3 {
+		time.Sleep(time.Second) // quiet between turns: DTX holds packets back
+		heard := len(u.Heard())
+		end := u.Speak(800 * time.Millisecond)
+		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+		commit, err := ev.commitAfter(cctx, end)
+		ccancel()
+		if err != nil {
+			t.Fatalf("turn %d: no commit: %v", turn, err)
+		}
+		if err := u.WaitFor(ctx, "the answer heard", func() bool { return len(u.Heard()) > heard }); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.WaitFor(ctx, "the turn's metrics", func() bool { return len(ev.metrics()) > turn }); err != nil {
+			t.Fatal(err)
+		}
+		m := ev.metrics()[turn]
+		c, h := commit.Sub(end), u.Heard()[heard].Sub(end)
+		sent, held := u.Packets()
+		t.Logf("turn %d: end of voice -> commit %v, -> heard %v; session: end of utterance %v, e2e %v (packets sent %d, held back by DTX %d)",
+			turn, c.Round(time.Millisecond), h.Round(time.Millisecond), m.EndOfUtteranceDelay.Round(time.Millisecond), m.E2ELatency.Round(time.Millisecond), sent, held)
+		if c > endpointing+200*time.Millisecond {
+			t.Errorf("turn %d: committed %v after the end of voice, want within endpointing (%v) + 200 ms", turn, c, endpointing)
+		}
+		if d := m.EndOfUtteranceDelay - c; d.Abs() > 50*time.Millisecond {
+			t.Errorf("turn %d: session end of utterance %v, the user measured %v: off by %v", turn, m.EndOfUtteranceDelay, c, d)
+		}
+		if d := m.E2ELatency - h; d.Abs() > 50*time.Millisecond {
+			t.Errorf("turn %d: session e2e %v, the user heard the answer after %v: off by %v", turn, m.E2ELatency, h, d)
+		}
+		if err := u.WaitFor(ctx, "the answer's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, held := u.Packets(); held == 0 {
+		t.Error("DTX held no packet back: the test did not test DTX")
+	}
+	waitFinals(t, ctx, u, 3)
+}
+
+// waitFinals waits until n final transcripts of the agent arrived, so that
+// none is in flight when the user leaves.
+func waitFinals(t *testing.T, ctx context.Context, u *loopuser.User, n int) {
+	t.Helper()
+	if err := u.WaitFor(ctx, "the agent's final transcripts", func() bool {
+		finals := 0
+		for _, tr := range u.Transcripts() {
+			if tr.Attributes[roomio.AttributeTranscriptionFinal] == "true" && tr.Text == "Okay." {
+				finals++
+			}
+		}
+		return finals >= n
+	}); err != nil {
+		t.Error(err)
+	}
+}
+
+// A user who mutes right after speaking sends nothing more: the server
+// forwards 1 s of blank frames and then nothing. One who unpublishes has
+// no track at all (0.2 s of blank frames). In both the agent's input goes
+// on with silence on the wall clock, so a VAD that needs 1.5 s of silence
+// still ends the turn, on time.
+func TestLiveMutedOrUnpublishedMicrophoneEndsTheTurn(t *testing.T) {
+	const minSilence = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		stop func(t *testing.T, u *loopuser.User)
+	}{
+		{"muted", func(t *testing.T, u *loopuser.User) { u.Mute(true) }},
+		{"unpublished", func(t *testing.T, u *loopuser.User) {
+			if err := u.Unpublish(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*waitLimit)
+			defer cancel()
+			u, ev := dtxRoom(t, ctx, "roomio-"+tc.name, session.WithVAD(&tonespeech.VAD{MinSilence: minSilence}))
+			time.Sleep(500 * time.Millisecond)
+			end := u.Speak(800 * time.Millisecond)
+			tc.stop(t, u)
+			cctx, ccancel := context.WithTimeout(ctx, minSilence+5*time.Second)
+			commit, err := ev.commitAfter(cctx, end)
+			ccancel()
+			if err != nil {
+				t.Fatalf("no commit: %v", err)
+			}
+			c := commit.Sub(end)
+			t.Logf("%s after speaking: committed %v after the end of voice", tc.name, c.Round(time.Millisecond))
+			if c > minSilence+200*time.Millisecond {
+				t.Errorf("committed %v after the end of voice, want within the VAD's silence (%v) + 200 ms", c, minSilence)
+			}
+			waitFinals(t, ctx, u, 1)
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package roomio
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"gopkg.in/hraban/opus.v2"
+)
+
+// opusPackets encodes d of a tone then d of silence with libopus (DTX on)
+// as RTP, dropping DTX frames as libwebrtc does.
+func opusPackets(t testing.TB, d time.Duration) []*rtp.Packet {
+	enc, err := opus.NewEncoder(rtpRate, 1, opus.AppVoIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.SetDTX(true); err != nil {
+		t.Fatal(err)
+	}
+	var out []*rtp.Packet
+	pcm := make([]int16, 960)
+	buf := make([]byte, 1500)
+	seq := uint16(65530) // wraps
+	frames := int(2 * d / fillFrame)
+	for f := range frames {
+		for i := range pcm {
+			if f < frames/2 {
+				pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(f*960+i)/rtpRate))
+			} else {
+				pcm[i] = 0
+			}
+		}
+		n, err := enc.Encode(pcm, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= 2 {
+			continue
+		}
+		out = append(out, &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 42, SequenceNumber: seq, Timestamp: uint32(math.MaxUint32 - 4800 + f*960)},
+			Payload: append([]byte(nil), buf[:n]...)})
+		seq++
+	}
+	return out
+}
+
+// FuzzTimeline feeds the timeline what a network may deliver: bytes parsed
+// as RTP (pion), decoded by libopus, in any order and timing. Records are
+// [ms to wait][length][length bytes of RTP]; a length of 0 is only the
+// wait. Nothing may panic, and the output may not run away from the wall
+// clock.
+func FuzzTimeline(f *testing.F) {
+	var seed []byte
+	for i, p := range opusPackets(f, 300*time.Millisecond) {
+		b, err := p.Marshal()
+		if err != nil || len(b) > 255 {
+			continue
+		}
+		wait := byte(20)
+		if i%7 == 3 {
+			wait = 0 // bunched, then a gap
+		}
+		seed = append(seed, wait, byte(len(b)))
+		seed = append(seed, b...)
+	}
+	f.Add(seed)
+	f.Add([]byte{200, 0, 20, 12, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var samples int
+		tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, func(p []int16) { samples += len(p) })
+		now := time.Unix(1000, 0)
+		tl.start(now)
+		events := 0
+		for len(data) >= 2 {
+			now = now.Add(time.Duration(data[0]) * time.Millisecond)
+			n := int(data[1])
+			data = data[2:]
+			if n > len(data) {
+				n = len(data)
+			}
+			var p rtp.Packet
+			if n > 0 && p.Unmarshal(data[:n]) == nil {
+				tl.packet(now, &p)
+				events++
+			}
+			data = data[n:]
+			tl.fill(now)
+			events++
+			if tl.s != nil && len(tl.s.held) > maxHeld {
+				t.Fatalf("%d packets held, at most %d", len(tl.s.held), maxHeld)
+			}
+		}
+		// Each event emits at most a packet (120 ms) and a bounded burst.
+		limit := durSamples(time.Duration(events)*(maxBurst+120*time.Millisecond), testRate)
+		if samples > limit {
+			t.Fatalf("%d samples from %d events", samples, events)
+		}
+	})
+}
+
+// Real Opus from a DTX sender, through the timeline: the voice and the
+// silence come out as long as they were sent, the silence exactly where
+// the sender stopped sending.
+func TestTimelineRealOpusWithDTX(t *testing.T) {
+	pkts := opusPackets(t, time.Second)
+	rec := &recorder{}
+	tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, rec.emit)
+	t0 := time.Unix(1000, 0)
+	tl.start(t0)
+	base := pkts[0].Timestamp
+	for _, p := range pkts {
+		at := t0.Add(ticksDur(int64(p.Timestamp-base) + ms20))
+		tl.fill(at)
+		tl.packet(at, p)
+	}
+	end := t0.Add(2*time.Second + 20*time.Millisecond)
+	tl.fill(end)
+	got := float64(len(rec.pcm)) / 16
+	if got < 2000-float64(minMargin/time.Millisecond)-20 || got > 2000 {
+		t.Errorf("%.1f ms of audio for 2 s sent (%d packets)", got, len(pkts))
+	}
+	// Loud in the first second, quiet in the second.
+	loud := func(from, to int) float64 {
+		var sum float64
+		for _, v := range rec.pcm[from:to] {
+			sum += float64(v) * float64(v)
+		}
+		return math.Sqrt(sum / float64(to-from))
+	}
+	if v := loud(1600, 16000-1600); v < 2000 {
+		t.Errorf("voice RMS %.0f, want the tone", v)
+	}
+	if v := loud(16000+3200, len(rec.pcm)); v > 100 {
+		t.Errorf("silence RMS %.0f, want quiet", v)
+	}
+	if len(pkts) > 75 {
+		t.Errorf("%d packets for 1 s of voice and 1 s of silence: DTX did not hold any back", len(pkts))
+	}
+	t.Logf("%d packets, %d samples out: %+v", len(pkts), len(rec.pcm), tl.stats)
+}
