@@ -27,6 +27,10 @@ const (
 	webLeadIn      = 9 * time.Second
 	webAnswerQuiet = 10 * time.Second
 	webMaxLatency  = 1500 * time.Millisecond // the bound, with DTX on
+	// webStateLag is how long after the agent's voice is audible the page
+	// may still not say speaking: the state leaves the agent before its
+	// first audio, so this is margin for a loaded machine.
+	webStateLag = 250 // ms
 )
 
 // browserPage is what browser.cjs reports the page showed.
@@ -282,10 +286,14 @@ func TestLiveWebPageInChromium(t *testing.T) {
 			next = shown.Turns[i+1].VoiceEnd
 		}
 		var seq []string
+		shownAt := map[string]float64{}
 		timeline := fmt.Sprintf("turn %d: user voice ended at 0", i+1)
 		for _, s := range shown.States {
 			if s.At > turn.VoiceEnd && s.At < next {
 				seq = append(seq, s.State)
+				if _, ok := shownAt[s.State]; !ok {
+					shownAt[s.State] = s.At
+				}
 				timeline += fmt.Sprintf(", %s at %+.0f ms", s.State, s.At-turn.VoiceEnd)
 			}
 		}
@@ -293,6 +301,11 @@ func TestLiveWebPageInChromium(t *testing.T) {
 		t.Log(timeline)
 		if strings.Join(seq, " ") != "thinking speaking listening" {
 			t.Errorf("turn %d: states after the user's voice %q, want thinking speaking listening", i+1, seq)
+		} else if shownAt["thinking"] >= turn.AnswerStart || shownAt["speaking"] > turn.AnswerStart+webStateLag {
+			// What a person notices: hearing the agent while the page
+			// still says it is listening or thinking.
+			t.Errorf("turn %d: thinking shown %+.0f ms and speaking %+.0f ms from when the agent was audible: want thinking before it and speaking within %d ms of it",
+				i+1, shownAt["thinking"]-turn.AnswerStart, shownAt["speaking"]-turn.AnswerStart, webStateLag)
 		}
 		if lat := time.Duration(turn.LatencyMs) * time.Millisecond; lat <= 0 || lat > webMaxLatency {
 			t.Errorf("turn %d: the agent was heard %v after the end of the user's voice, want within %v", i+1, lat, webMaxLatency)
