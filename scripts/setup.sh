@@ -76,3 +76,12 @@ setup_local_speech() {
   fi
   export SILERO_VAD_MODEL="$model" ONNXRUNTIME_LIB="$lib"
 }
+
+# Run rather than sourced (`bash scripts/setup.sh`), it installs everything
+# into the cache: the command plugins/silero names when ONNX Runtime is
+# missing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  setup_all "${LKGO_CACHE:-$HOME/.cache/livekit-go-agents}"
+  echo "installed into ${LKGO_CACHE:-$HOME/.cache/livekit-go-agents}"
+fi
