@@ -26,7 +26,7 @@ func runStart(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, err := newLogger(stderr, vf.logLevel)
+	log, err := vf.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 2
