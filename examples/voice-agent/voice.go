@@ -17,6 +17,7 @@ import (
 	"github.com/livekit-go/agents/agent"
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
@@ -52,7 +53,9 @@ func (f *voiceFlags) logger(w io.Writer) (*slog.Logger, error) {
 // cartesia/sonic-3, as in LiveKit's quickstart; anywhere else they are the
 // local stand-ins, PocketSphinx and Flite, which run on this machine with
 // no account and are far below cloud models in quality. The VAD is Silero
-// (ONNX Runtime) either way.
+// (ONNX Runtime) either way. The TTS is wrapped in
+// audio.TrimLeadingSilence either way: a reply starts at its first sound,
+// not after the engine's lead-in, which a user hears as latency.
 type speech struct {
 	vad   *silero.VAD
 	stt   session.STT
@@ -74,17 +77,28 @@ func loadSpeech(getenv func(string) string, log *slog.Logger) (*speech, error) {
 			return nil, err
 		}
 		log.Info("speech: LiveKit Inference", "vad", vadDesc, "stt", cloudSTTModel, "tts", cloudTTSModel)
-		return &speech{vad: vad, stt: stt, tts: tts, cloud: tts}, nil
+		voice, err := audio.TrimLeadingSilence(tts)
+		if err != nil {
+			_ = tts.Close()
+			_ = vad.Close()
+			return nil, err
+		}
+		return &speech{vad: vad, stt: stt, tts: voice, cloud: tts}, nil
 	}
 	stt, err := pocketsphinx.NewSTT()
 	if err != nil {
 		_ = vad.Close()
 		return nil, fmt.Errorf("pocketsphinx STT: %w", err)
 	}
-	tts, err := flite.New()
+	fl, err := flite.New()
 	if err != nil {
 		_ = vad.Close()
 		return nil, fmt.Errorf("flite TTS: %w", err)
+	}
+	tts, err := audio.TrimLeadingSilence(fl) // flite leads each utterance with ~200 ms of near-silence
+	if err != nil {
+		_ = vad.Close()
+		return nil, err
 	}
 	log.Info("speech: local stand-ins (no LiveKit Cloud project in LIVEKIT_URL)", "vad", vadDesc, "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
 	return &speech{vad: vad, stt: stt, tts: tts}, nil
