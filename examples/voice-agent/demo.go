@@ -392,8 +392,12 @@ func observeWire(notes chan<- note) inference.Middleware {
 	return func(next inference.Handler) inference.Handler {
 		return func(ctx context.Context, r *inference.Request) (session.LLMStream, error) {
 			v := describeRequest(r)
+			msgs := strings.Fields(v.messages)
+			if len(msgs) > 6 { // the history grows each turn: its ends are what changes
+				msgs = slices.Concat(msgs[:2], []string{fmt.Sprintf("…%d more…", len(msgs)-5)}, msgs[len(msgs)-3:])
+			}
 			addNote(notes, fmt.Sprintf("LLM request on the wire: model %s, options %s, tools [%s], messages [%s]",
-				r.Model, v.options, strings.Join(v.tools, " "), v.messages))
+				r.Model, v.options, strings.Join(v.tools, " "), strings.Join(msgs, " ")))
 			s, err := next(ctx, r)
 			if err != nil {
 				return nil, err
