@@ -65,7 +65,10 @@ func TestBinaryStartsWithNoVariables(t *testing.T) {
 	url, key, secret := liveServer(t)
 	home, _ := os.UserHomeDir()
 	bin := buildBinary(t)
-	cmd := exec.CommandContext(t.Context(), bin, "start", "-log-level", "info")
+	// An agent name (a flag, not a variable) keeps the worker to explicit
+	// dispatch: the rooms other tests create on the server meanwhile are
+	// not its business.
+	cmd := exec.CommandContext(t.Context(), bin, "start", "-log-level", "info", "-agent-name", "voice-agent-binary-"+randomSuffix())
 	cmd.Env = bareEnv(home)
 	if url != devURL || key != devKey || secret != devSecret {
 		cmd.Env = append(cmd.Env, "LIVEKIT_URL="+url, "LIVEKIT_API_KEY="+key, "LIVEKIT_API_SECRET="+secret)
@@ -132,4 +135,50 @@ func TestBinaryWithoutRuntimeNamesTheInstallCommand(t *testing.T) {
 			t.Errorf("%v: error lines %q, want one naming %q", cmdline, errLines, silero.InstallCommand)
 		}
 	}
+}
+
+// With -log-level debug -log-format json, everything the binary prints is
+// one JSON stream: its own lines and server-sdk-go's and pion's debug
+// lines from joining a room, none of the SDK's own `"level"=0` lines.
+func TestBinaryLogsOneJSONStream(t *testing.T) {
+	url, key, secret := liveServer(t)
+	home, _ := os.UserHomeDir()
+	bin := buildBinary(t)
+	cmd := exec.CommandContext(t.Context(), bin, "connect", "-room", "log-stream-"+randomSuffix(), "-log-level", "debug", "-log-format", "json")
+	cmd.Env = append(bareEnv(home), "LIVEKIT_URL="+url, "LIVEKIT_API_KEY="+key, "LIVEKIT_API_SECRET="+secret)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // exits when the process does (SIGTERM below, or the test's context)
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(stderr.String(), `"level":"DEBUG","msg":`) || !strings.Contains(stderr.String(), `"logger":"livekit.pion.`) && !strings.Contains(stderr.String(), `"logger":"lksdk.pion.`) {
+		select {
+		case err := <-done:
+			t.Fatalf("voice-agent connect exited (%v) early:\n%s", err, stderr.String())
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("no debug line from pion within 60 s:\n%s", stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
+	}
+	levels := map[string]int{}
+	for _, l := range jsonLines(t, stderr.String()) {
+		if strings.HasPrefix(l.Logger, "lksdk") || strings.HasPrefix(l.Logger, "livekit") {
+			levels[l.Level]++
+		}
+	}
+	if levels["DEBUG"] == 0 {
+		t.Errorf("no DEBUG line from server-sdk-go or pion:\n%s", stderr.String())
+	}
+	t.Logf("lines from server-sdk-go and pion by level: %v", levels)
 }
