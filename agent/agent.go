@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"context"
 	"iter"
+	"log/slog"
 	"time"
 
 	"github.com/livekit-go/agents/session"
@@ -29,7 +31,32 @@ type (
 	SpeechOption = session.SpeechOption
 	// Event is something a session reports.
 	Event = session.Event
+	// RunContext is what a running tool knows about its reply; see
+	// [session.RunContext] and [RunContextFrom].
+	RunContext = session.RunContext
+	// ToolError is a tool error whose message the model reads; any other
+	// tool error reaches the model as a generic message.
+	ToolError = session.ToolError
+	// TextNode transforms a stream of text (an Agent's TTSNode and
+	// TranscriptionNode).
+	TextNode = session.TextNode
+	// RunResult is what Session.Run produced; check it with
+	// sessiontest.Expect.
+	RunResult = session.RunResult
+	// ClosedError says why a session closed (Session.Err, Session.Wait).
+	ClosedError = session.ClosedError
 )
+
+// RunContextFrom returns the run context of the tool call ctx belongs to:
+// call it in a tool function to wait for the agent's words to play out,
+// disallow interruptions, or reach the session and its user data.
+func RunContextFrom(ctx context.Context) (*RunContext, bool) { return session.RunContextFrom(ctx) }
+
+// NewToolError returns an error whose message the model reads as the
+// tool's output.
+func NewToolError(format string, args ...any) *ToolError {
+	return session.NewToolError(format, args...)
+}
 
 // NewSession returns a session configured by opts, not started yet: call
 // Start with the first agent and the I/O. An LLM whose construction failed
@@ -81,7 +108,22 @@ func WithMaxToolSteps(n int) Option { return session.WithMaxToolSteps(n) }
 func WithPreemptiveGeneration(on bool) Option { return session.WithPreemptiveGeneration(on) }
 
 // WithEventHandler sets the function that receives every event, in order.
+// More can subscribe with Session.Subscribe or Session.Events.
 func WithEventHandler(fn func(Event)) Option { return session.WithEventHandler(fn) }
+
+// WithEventBuffer: see [session.WithEventBuffer] (1024 events per
+// subscriber).
+func WithEventBuffer(n int) Option { return session.WithEventBuffer(n) }
+
+// WithCloseTimeout: see [session.WithCloseTimeout] (5 s).
+func WithCloseTimeout(d time.Duration) Option { return session.WithCloseTimeout(d) }
+
+// WithUserData attaches a value for tools (RunContext.UserData) and hooks
+// (Session.UserData).
+func WithUserData(v any) Option { return session.WithUserData(v) }
+
+// WithLogger sets the session's logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return session.WithLogger(l) }
 
 // AllowInterruptions sets whether the user may interrupt a speech
 // (default true).

@@ -192,3 +192,51 @@ func TestGenerateReplyOptionsReachTheRequest(t *testing.T) {
 		}
 	})
 }
+
+// A FunctionTool of (ctx, args) reaches its reply through the run context
+// in ctx, and its error meant for the model reaches the model as it is.
+func TestFunctionToolRunContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type noArgs struct{}
+		var sawSession bool
+		hangUp, err := agent.FunctionTool("hang_up", "End the call.", func(ctx context.Context, _ noArgs) (string, error) {
+			rc, ok := agent.RunContextFrom(ctx)
+			if !ok {
+				return "", errors.New("no run context")
+			}
+			sawSession = rc.Session() != nil && rc.UserData() == "caller-42"
+			if err := rc.WaitForPlayout(ctx); err != nil {
+				return "", err
+			}
+			return "", agent.NewToolError("the line is busy")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		llm := sessiontest.NewLLM(
+			sessiontest.Response{Text: "Goodbye.", ToolCalls: []session.FunctionCall{{CallID: "1", Name: "hang_up", Arguments: "{}"}}},
+			sessiontest.Response{Text: "I could not hang up."},
+		)
+		s, err := agent.NewSession(agent.WithLLM(llm), agent.WithUserData("caller-42"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context(), &agent.Agent{Tools: []agent.Tool{hangUp}}, agent.IO{}); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		res, err := s.Run(t.Context(), "bye")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := sessiontest.Expect(t, res)
+		e.NextEvent().IsMessage(session.RoleAssistant).Contains("goodbye")
+		e.NextEvent().IsFunctionCall("hang_up")
+		e.NextEvent().IsFunctionCallOutput().Contains("the line is busy").IsError(true)
+		e.NextEvent().IsMessage(session.RoleAssistant)
+		e.NoMoreEvents()
+		if !sawSession {
+			t.Error("the tool's run context did not lead to the session and its user data")
+		}
+	})
+}

@@ -17,8 +17,11 @@ import (
 // omitempty/omitzero, described by a `jsonschema:"..."` tag. The model's
 // arguments are checked against that schema and decoded into Args; when they
 // do not fit, fn is not called and the model gets the reason as the call's
-// error output, so it can try again. fn's string is the call's output; its
-// error is given to the model as an error output.
+// error output, so it can try again. fn's string is the call's output. An
+// error fn returns is the call's error output: the model reads its message
+// if it is a [ToolError] ([NewToolError]), else a generic message, and the
+// error goes to the session's log. fn's ctx carries the call's
+// [RunContext] and is cancelled when the reply is interrupted.
 func FunctionTool[Args any](name, description string, fn func(ctx context.Context, args Args) (string, error)) (Tool, error) {
 	if fn == nil {
 		return nil, errors.New("agent: function tool " + name + ": fn must not be nil")
@@ -75,20 +78,28 @@ func (t *functionTool[Args]) Call(ctx context.Context, arguments string) (ToolRe
 	}
 	var instance any
 	if err := json.Unmarshal([]byte(arguments), &instance); err != nil {
-		return ToolResult{}, &ArgumentsError{Tool: t.def.Name, Err: fmt.Errorf("not valid JSON: %w", err)}
+		return ToolResult{}, argumentsError(t.def.Name, fmt.Errorf("not valid JSON: %w", err))
 	}
 	if err := t.resolved.Validate(instance); err != nil {
-		return ToolResult{}, &ArgumentsError{Tool: t.def.Name, Err: err}
+		return ToolResult{}, argumentsError(t.def.Name, err)
 	}
 	var args Args
 	if err := json.Unmarshal([]byte(arguments), &args); err != nil {
-		return ToolResult{}, &ArgumentsError{Tool: t.def.Name, Err: err}
+		return ToolResult{}, argumentsError(t.def.Name, err)
 	}
 	return t.fn(ctx, args)
 }
 
+// argumentsError is an *ArgumentsError for the model to read: a
+// *ToolError with the same message that unwraps to it.
+func argumentsError(tool string, err error) error {
+	ae := &ArgumentsError{Tool: tool, Err: err}
+	return &ToolError{Message: ae.Error(), Err: ae}
+}
+
 // ArgumentsError says the model's arguments did not fit a tool's schema.
-// Its message is what the model reads.
+// The model reads its message: FunctionTool returns it inside a
+// [ToolError] (errors.As finds either).
 type ArgumentsError struct {
 	Tool string
 	Err  error

@@ -40,6 +40,13 @@ setup_all() {
   fi
   setup_local_speech "$cache"
   setup_room_io
+  setup_cluster
+}
+
+# The cluster test (examples/voice-agent TestClusterDispatch): Debian's
+# redis-server, which the test starts itself on 127.0.0.1:6391.
+setup_cluster() {
+  setup_apt redis-server
 }
 
 # agent/roomio: Opus and soxr over cgo through server-sdk-go's pkg/media.

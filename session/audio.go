@@ -30,7 +30,11 @@ func NewSilence(d time.Duration, sampleRate, channels int) AudioFrame {
 }
 
 // AudioInput is where the session reads the user's audio from (a room
-// track, a microphone, a test fake).
+// track, a microphone, a test fake). Another error than io.EOF is reported
+// (an [ErrorEvent] with source audio_input) and the session reads again
+// after a short wait that doubles on each failure in a row; after five
+// failures in a row it closes with reason error and the input's error. A
+// [TextInput] is read the same way.
 type AudioInput interface {
 	// RecvFrame returns the next frame, io.EOF when the input ended, or
 	// ctx's error once ctx is done.
@@ -47,8 +51,12 @@ type TextInput interface {
 
 // AudioOutput plays the agent's voice. The session calls it from one
 // goroutine at a time for CaptureFrame/Flush/WaitForPlayout, and may call
-// ClearBuffer (and Pause/Resume, see [PausableAudioOutput]) concurrently
-// from another: implementations must allow that.
+// ClearBuffer, PlaybackPosition and Pause/Resume (see
+// [PausableAudioOutput]) concurrently from others: implementations must
+// allow that. None of these is called on the session's loop, so a slow one
+// delays only the reply it serves. An error from CaptureFrame (the output
+// is gone) ends the reply: history keeps what was played, marked
+// interrupted, and an [ErrorEvent] with source audio_output says why.
 type AudioOutput interface {
 	// CaptureFrame queues a frame for playout. It may block to pace the
 	// producer; it returns ctx's error if ctx ends first.
@@ -66,8 +74,9 @@ type AudioOutput interface {
 }
 
 // PlaybackPositioner is an [AudioOutput] that can say how much of the
-// current segment has played. The session uses it to show the agent's words
-// on the text output as they are heard; without it, it goes by the clock.
+// current segment has played. The session uses it to send the agent's words
+// to the text output as they are heard; without it, it goes by the clock
+// (and cannot see a pause).
 type PlaybackPositioner interface {
 	AudioOutput
 	PlaybackPosition() time.Duration
@@ -91,8 +100,19 @@ type PausableAudioOutput interface {
 }
 
 // TextOutput shows the agent's words (a transcription topic, stdout).
+//
+// Each CaptureText call carries only new text, never text sent before: the
+// message is the calls' texts joined. In voice mode the text comes word by
+// word (each word with the space before it), as playout reaches the end of
+// the word (by [PlaybackPositioner] when the audio output has it, else by
+// the clock), so the text never runs ahead of what was heard; when the user
+// interrupts, the message ends at the last word heard, the same words
+// history keeps. In text mode the text comes as the LLM streams it. Flush
+// ends the message. The session calls one TextOutput from one goroutine at
+// a time.
 type TextOutput interface {
-	// CaptureText appends text to the current agent message.
+	// CaptureText appends text to the current agent message. ctx is the
+	// session's: the last words heard still go out after an interruption.
 	CaptureText(ctx context.Context, text string) error
 	// Flush ends the current agent message.
 	Flush()
@@ -109,8 +129,8 @@ type IO struct {
 	TextOut  TextOutput
 }
 
-// ErrInterrupted is the cause of a reply's context when the user barged in
-// or [SpeechHandle.Interrupt] was called.
+// ErrInterrupted is the cause of a reply's context (and its tools'
+// contexts) when the user barged in or [SpeechHandle.Interrupt] was called.
 var ErrInterrupted = errors.New("session: speech interrupted")
 
 // ErrSessionClosed is the cause of every context the session started once it
@@ -125,6 +145,6 @@ var ErrPreemptiveDiscarded = errors.New("session: preemptive generation discarde
 // to that turn. The user message stays in history.
 var ErrStopResponse = errors.New("session: response stopped by hook")
 
-// ErrUninterruptible is returned when interrupting speech that does not
-// allow interruptions.
+// ErrUninterruptible is returned when interrupting a speech, queued or
+// playing, that does not allow interruptions.
 var ErrUninterruptible = errors.New("session: speech does not allow interruptions")

@@ -86,7 +86,13 @@ func NewChatContext(items ...ChatItem) *ChatContext {
 // Add appends an item, giving it an id and a creation time if it has none,
 // and returns it.
 func (c *ChatContext) Add(item ChatItem) ChatItem {
-	now := time.Now()
+	fillItem(item, time.Now())
+	c.Items = append(c.Items, item)
+	return item
+}
+
+// fillItem gives item an id and a creation time if it has none.
+func fillItem(item ChatItem, now time.Time) {
 	switch it := item.(type) {
 	case *ChatMessage:
 		fill(&it.ID, &it.CreatedAt, "msg_", now)
@@ -95,8 +101,6 @@ func (c *ChatContext) Add(item ChatItem) ChatItem {
 	case *FunctionCallOutput:
 		fill(&it.ID, &it.CreatedAt, "fnco_", now)
 	}
-	c.Items = append(c.Items, item)
-	return item
 }
 
 // AddMessage appends a message with the given role and text.

@@ -17,11 +17,13 @@
 //     whether the user finished.
 //   - [AudioInput], [TextInput], [AudioOutput] (with the played position,
 //     clear on interrupt; [PausableAudioOutput] for false interruptions,
-//     [PlaybackPositioner] to time the agent's transcript)
-//     and [TextOutput] connect a [Session] to a room, a console or fakes,
-//     gathered in an [IO].
-//   - A [Tool] is a function the model may call; an [Agent] is instructions,
-//     tools and hooks.
+//     [PlaybackPositioner] to pace the agent's transcript)
+//     and [TextOutput] (word deltas paced by playout) connect a [Session]
+//     to a room, a console or fakes, gathered in an [IO].
+//   - A [Tool] is a function the model may call (its [RunContext] travels
+//     in its ctx); an [Agent] is instructions, tools, hooks and optional
+//     nodes that transform the LLM call, the text spoken and the
+//     transcript.
 //
 // Streams follow one shape: Recv returns io.EOF once at a clean end, Close is
 // idempotent and safe while Recv is blocked, and the context passed when the
@@ -29,14 +31,18 @@
 // [SynthesizedFrames] and [VADEvents] adapt streams to iter.Seq2.
 //
 // A [Session] runs the turn loop: one goroutine owns its state (who speaks,
-// the current speech, history) and everything else posts work to it. VAD
-// and STT events drive endpointing; a committed turn becomes a
-// [SpeechHandle] whose task streams LLM text through a sentence splitter
-// into TTS and the audio output (or straight to the text output in text
-// mode), runs tool calls as they arrive, and reports what was heard so
-// history keeps only that. Each speech has its own context, cancelled with
-// [ErrInterrupted] on barge-in. Package sessiontest has fakes of every
-// contract for tests.
+// the current speech, history) and everything else posts work to it; it
+// runs no user code. VAD and STT events drive endpointing; a committed turn
+// goes into history and becomes a [SpeechHandle] whose task streams LLM
+// text through a sentence splitter into TTS and the audio output (or
+// straight to the text output in text mode), runs tool calls as they
+// arrive, and reports what was heard so history keeps only that. Each
+// speech has its own context, cancelled with [ErrInterrupted] on barge-in,
+// which cancels its tools too. Events reach any number of subscribers
+// ([WithEventHandler], [Session.Subscribe], [Session.Events]) through
+// bounded queues; [Session.Err] and [Session.Wait] say why it closed.
+// [Session.Run] plays one user turn for a test; package sessiontest has
+// fakes of every contract and checks a run's result.
 //
 // The package imports no plugin and no LiveKit code and builds with
 // CGO_ENABLED=0.

@@ -3,9 +3,11 @@ package session
 import "time"
 
 // Event is something the session reports: one of the *Event types of this
-// package. Events are delivered in order, one at a time, on a goroutine of
-// their own (see [WithEventHandler]); a slow handler delays later events but
-// never the turn loop.
+// package. Each subscriber ([WithEventHandler], [Session.Subscribe],
+// [Session.Events]) gets them in order, one at a time, through a queue of
+// its own: a slow subscriber delays its own later events, never the turn
+// loop or another subscriber, and past [WithEventBuffer] queued events it
+// loses events instead of growing (an [EventsDroppedEvent] says how many).
 type Event interface{ event() }
 
 // UserState is what the user is doing.
@@ -90,9 +92,12 @@ type TurnMetrics struct {
 	// TranscriptionDelay is from the end of the user's speech to the last
 	// final transcript of the turn.
 	TranscriptionDelay time.Duration
-	// LLMTTFT is from the LLM request to its first content or tool call.
+	// LLMTTFT is from the first LLM request to its first content or tool
+	// call.
 	LLMTTFT time.Duration
-	// TTSTTFB is from the first text pushed to TTS to its first audio.
+	// TTSTTFB is from the first text pushed to TTS to its first audio, in
+	// the first LLM step that spoke (each step measures from its own first
+	// text, so a tool step in between does not count).
 	TTSTTFB time.Duration
 	// E2ELatency is from the end of the user's speech to the first agent
 	// audio frame handed to the output (first text in text mode).
@@ -109,11 +114,39 @@ type TurnMetrics struct {
 // ErrorEvent reports a failure of a model or of the I/O. Recoverable errors
 // do not count toward closing the session.
 type ErrorEvent struct {
-	// Source is "llm", "stt", "tts", "vad", "turn_detector", "tool",
-	// "hook" or "io".
+	// Source is the failing stage: one of the Source* constants ("llm",
+	// "stt", "tts", "vad", "turn_detector", "hook", "audio_input",
+	// "text_input", "audio_output").
 	Source      string
 	Err         error
 	Recoverable bool
+}
+
+// The sources of an [ErrorEvent]. Unrecoverable errors of the STT, the
+// LLM, the TTS and the audio output count against a budget per source (see
+// the package README); the others are reported and the session works on.
+const (
+	SourceLLM          = "llm"
+	SourceSTT          = "stt"
+	SourceTTS          = "tts"
+	SourceVAD          = "vad"
+	SourceTurnDetector = "turn_detector"
+	SourceHook         = "hook"
+	SourceAudioInput   = "audio_input"
+	SourceTextInput    = "text_input"
+	SourceAudioOutput  = "audio_output"
+)
+
+// AgentHandoffEvent reports that another agent took over the session (a
+// tool's [ToolResult.Handoff] or [Session.UpdateAgent]).
+type AgentHandoffEvent struct {
+	Old, New *Agent
+}
+
+// EventsDroppedEvent tells a subscriber that Dropped events did not fit its
+// queue (see [WithEventBuffer]) and were lost; it comes in their place.
+type EventsDroppedEvent struct {
+	Dropped int
 }
 
 // CloseReason says why a session closed.
@@ -147,6 +180,8 @@ func (AgentFalseInterruptionEvent) event() {}
 func (MetricsEvent) event()                {}
 func (ErrorEvent) event()                  {}
 func (CloseEvent) event()                  {}
+func (AgentHandoffEvent) event()           {}
+func (EventsDroppedEvent) event()          {}
 
 // Recoverable reports whether err says it is recoverable: some error in its
 // chain has a Recoverable() bool method returning true. Errors that reach

@@ -3,40 +3,44 @@ package session
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 )
 
 // loop is the state the session's loop goroutine owns. Only that goroutine
-// touches it; everything else posts closures to Session.inbox.
+// touches it; everything else posts closures to Session.inbox. The loop
+// calls no user code: tools, hooks, nodes, the models, the outputs and the
+// event handlers all run on other goroutines.
 type loop struct {
 	s   *Session
 	ctx context.Context // the session's context, the loop goroutine's frame
 	io  IO
 	log *slog.Logger
 
-	agent *Agent
+	agent agentView
 	// versions bump on every change, so a preemptive generation can tell
 	// whether what it read is still current.
 	chatVersion, agentVersion int
 
 	userState  UserState
 	agentState AgentState
+	// speechState is what the current speech does (thinking, speaking);
+	// the agent state shows it unless the speech is paused.
+	speechState AgentState
 
 	// The user's turn in progress.
-	userSpeaking   bool
-	speechStarted  time.Time
-	speechEndedAt  time.Time
-	finals         []string
-	interim        string
-	lastFinalAt    time.Time
-	eouGen         int // bumps when a pending end of turn is void
-	speechGen      int // bumps at every start of speech
-	eouTimer       *time.Timer
-	transcriptSeen bool // since the last interruption pause
+	userSpeaking  bool
+	speechStarted time.Time
+	speechEndedAt time.Time
+	finals        []string
+	interim       string
+	lastFinalAt   time.Time
+	eouGen        int // bumps when a pending end of turn is void
+	speechGen     int // bumps at every start of speech
+	eouTimer      *time.Timer
 
 	// Speech.
 	current        *SpeechHandle
@@ -44,6 +48,7 @@ type loop struct {
 	interruptTimer *time.Timer
 	paused         bool
 	falseTimer     *time.Timer
+	pauser         *pauser // nil without a pausable audio output
 	preempt        *llmRun
 	preemptTries   int       // preemptive generations started this turn
 	turnStarted    time.Time // first speech of the turn being heard
@@ -56,20 +61,29 @@ type loop struct {
 	// may call the stream's input side).
 	sttFlush atomic.Bool
 
-	errorsInRow int
+	errorsInRow map[string]int // unrecoverable errors in a row, per source
+	hooks       int            // agent hooks running
+	idleWaiters []chan struct{}
+
 	closing     bool
 	draining    bool
 	inputsOpen  int
 	closeReason CloseReason
 	closeErr    error
+	deadline    time.Time // when Close stops waiting
 	workersDone bool
+	abandoned   []string
 }
 
 func newLoop(s *Session, ctx context.Context, io IO, agent *Agent) *loop {
-	return &loop{
+	l := &loop{
 		s: s, ctx: ctx, io: io, log: s.o.logger.With("component", "session"),
-		agent: agent, userState: UserListening, agentState: AgentInitializing,
+		agent: viewOf(agent), userState: UserListening, agentState: AgentInitializing,
 	}
+	if p, ok := io.AudioOut.(PausableAudioOutput); ok {
+		l.pauser = &pauser{out: p, wake: make(chan struct{}, 1)}
+	}
+	return l
 }
 
 // audioMode reports whether replies are spoken.
@@ -94,231 +108,17 @@ func (l *loop) run() {
 		<-l.s.inbox.notify
 	}
 	l.emit(CloseEvent{Reason: l.closeReason, Err: l.closeErr})
-	l.dispatchAll()
+	abandoned := l.abandoned
+	if l.s.subs.end(l.deadline) {
+		abandoned = append(abandoned, "event handler")
+	}
+	if len(abandoned) > 0 {
+		l.log.Warn("session closed without waiting for work that ignored its context", "abandoned", abandoned, "grace", l.s.o.closeTimeout)
+	}
+	l.s.finish(&ClosedError{Reason: l.closeReason, Err: l.closeErr, Abandoned: abandoned})
 }
 
-func (l *loop) emit(e Event) {
-	if l.s.o.onEvent == nil {
-		return
-	}
-	l.s.events.put(e)
-}
-
-// dispatchAll delivers the events still queued; used once the loop ended.
-func (l *loop) dispatchAll() {
-	if l.s.o.onEvent == nil {
-		return
-	}
-	for _, e := range l.s.events.take(nil) {
-		l.s.o.onEvent(e)
-	}
-}
-
-// startInputs starts the goroutines that read the inputs and the event
-// dispatcher.
-func (l *loop) startInputs() {
-	s := l.s
-	ctx := l.ctx
-	if s.o.onEvent != nil {
-		s.spawn(func() { // exits when ctx ends; the loop delivers the rest
-			var buf []Event
-			for {
-				select {
-				case <-s.events.notify:
-				case <-ctx.Done():
-					return
-				}
-				buf = s.events.take(buf)
-				for _, e := range buf {
-					s.o.onEvent(e)
-				}
-			}
-		})
-	}
-	if l.io.Text != nil {
-		l.inputsOpen++
-		s.spawn(func() { // exits when the input ends or ctx ends
-			for {
-				text, err := l.io.Text.RecvText(ctx)
-				if err != nil {
-					s.post(func(l *loop) { l.inputEnded("text", err) })
-					return
-				}
-				s.post(func(l *loop) { l.onUserText(text) })
-			}
-		})
-	}
-	if l.io.Audio != nil {
-		l.inputsOpen++
-		l.startAudio()
-	}
-}
-
-// Preemptive generation is skipped for turns that were revised this many
-// times or that run longer than this, as LiveKit Agents does: they change
-// too often for a guess to survive, and cost a request each time.
-const (
-	maxPreemptTries  = 3
-	maxPreemptSpeech = 10 * time.Second
-)
-
-// sttReopenInterval is the least time between two attempts to open an STT
-// stream, so a failing STT is retried without spinning on every frame.
-const sttReopenInterval = time.Second
-
-// sttConn is one STT stream and its reader.
-type sttConn struct {
-	stream  STTStream
-	failed  atomic.Bool // the reader saw the stream fail
-	closing atomic.Bool // the audio reader closed it: errors are expected
-}
-
-// startAudio starts the goroutines that feed the user's audio to the VAD
-// and the STT and read what they say. It runs before the loop handles
-// anything, so it reports by posting like any other goroutine.
-func (l *loop) startAudio() {
-	s, ctx := l.s, l.ctx
-	report := func(source string, err error) {
-		if ctx.Err() == nil {
-			s.post(func(l *loop) { l.reportError(source, err) })
-		}
-	}
-	// Without a working VAD, the STT's start and end of speech stand in.
-	vadDown := func() { s.post(func(l *loop) { l.vadAlive = false }) }
-	var vs VADStream
-	if s.o.vad != nil {
-		v, err := s.o.vad.Stream(ctx)
-		if err != nil {
-			report("vad", err)
-		} else {
-			vs = v
-			l.vadAlive = true // before the loop goroutine starts (see Start)
-			s.spawn(func() {  // exits when the stream ends (closed by the audio reader)
-				for {
-					ev, err := v.Recv()
-					if err != nil {
-						if err != io.EOF && !errors.Is(err, ErrStreamClosed) {
-							report("vad", err)
-							vadDown()
-						}
-						return
-					}
-					s.post(func(l *loop) { l.onVAD(ev) })
-				}
-			})
-		}
-	}
-	var stt *sttConn
-	var sttOpened time.Time
-	openSTT := func() {
-		sttOpened = time.Now()
-		st, err := s.o.stt.Stream(ctx)
-		if err != nil {
-			report("stt", err)
-			return
-		}
-		c := &sttConn{stream: st}
-		stt = c
-		s.spawn(func() { // exits when the stream ends (closed by the audio reader)
-			for {
-				ev, err := st.Recv()
-				if err != nil {
-					if err != io.EOF && !c.closing.Load() {
-						c.failed.Store(true)
-						report("stt", err)
-					}
-					return
-				}
-				s.post(func(l *loop) { l.onSTT(ev) })
-			}
-		})
-	}
-	closeSTT := func() {
-		stt.closing.Store(true)
-		_ = stt.stream.Close()
-		stt = nil
-	}
-	if s.o.stt != nil {
-		openSTT()
-	}
-	s.spawn(func() { // exits when the input ends or ctx ends; closes the streams
-		defer func() {
-			if vs != nil {
-				_ = vs.Close()
-			}
-			if stt != nil {
-				closeSTT()
-			}
-		}()
-		for {
-			f, err := l.io.Audio.RecvFrame(ctx)
-			if err != nil {
-				if stt != nil {
-					_ = stt.stream.EndInput()
-				}
-				s.post(func(l *loop) { l.inputEnded("audio", err) })
-				return
-			}
-			if vs != nil {
-				if err := vs.Push(f); err != nil {
-					report("vad", err)
-					vadDown()
-					_ = vs.Close()
-					vs = nil
-				}
-			}
-			if s.o.stt == nil {
-				continue
-			}
-			// One failed connection must not leave the session deaf: reopen.
-			if stt != nil && stt.failed.Load() {
-				closeSTT()
-			}
-			if stt == nil && time.Since(sttOpened) >= sttReopenInterval {
-				openSTT()
-			}
-			if stt == nil {
-				continue
-			}
-			if l.sttFlush.Swap(false) {
-				_ = stt.stream.Flush() // the VAD heard speech end: ask for the final now
-			}
-			if err := stt.stream.Push(f); err != nil {
-				report("stt", err)
-				closeSTT()
-			}
-		}
-	})
-}
-
-func (l *loop) inputEnded(which string, err error) {
-	if l.closing {
-		return
-	}
-	if err != io.EOF {
-		if l.ctx.Err() == nil {
-			l.reportError("io", err)
-		}
-		return
-	}
-	l.inputsOpen--
-	if which == "audio" && l.userSpeaking {
-		// No more audio: the user is not speaking any more. Without this a
-		// speech paused by them would wait for an end that never comes.
-		l.onSpeechEnd(time.Time{})
-	}
-	if l.inputsOpen <= 0 {
-		// Finish what was asked, then close.
-		l.draining = true
-		l.maybeDrained()
-	}
-}
-
-func (l *loop) maybeDrained() {
-	if l.draining && l.current == nil && len(l.queue) == 0 {
-		l.s.closeWith(CloseInputEnded, nil)
-	}
-}
+func (l *loop) emit(e Event) { l.s.subs.emit(e) }
 
 // ---- states ----
 
@@ -340,6 +140,15 @@ func (l *loop) setAgentState(st AgentState) {
 	l.agentState = st
 	l.emit(AgentStateChangedEvent{Old: old, New: st, At: time.Now()})
 	l.armAway()
+}
+
+// setSpeechState records what the current speech does, and shows it unless
+// the speech is paused.
+func (l *loop) setSpeechState(st AgentState) {
+	l.speechState = st
+	if !l.paused {
+		l.setAgentState(st)
+	}
 }
 
 // armAway marks the user away once both sides were quiet long enough.
@@ -368,282 +177,14 @@ func stop(t **time.Timer) {
 	}
 }
 
-// ---- user input ----
-
-func (l *loop) onVAD(ev VADEvent) {
-	if l.closing {
-		return
-	}
-	switch ev.Type {
-	case VADStartOfSpeech:
-		l.onSpeechStart(ev.SpeechDuration)
-	case VADEndOfSpeech:
-		l.sttFlush.Store(l.s.o.stt != nil)
-		l.onSpeechEnd(ev.SpeechEndedAt)
-	}
-}
-
-func (l *loop) onSTT(ev SpeechEvent) {
-	if l.closing {
-		return
-	}
-	switch ev.Type {
-	case SpeechStarted:
-		if !l.vadAlive {
-			l.onSpeechStart(0)
-		}
-	case SpeechEnded:
-		if !l.vadAlive {
-			l.onSpeechEnd(time.Time{})
-		}
-	case SpeechInterim, SpeechFinal:
-		l.emit(UserInputTranscribedEvent{Text: ev.Text, Final: ev.Type == SpeechFinal, Language: ev.Language, Confidence: ev.Confidence})
-		if ev.Type == SpeechFinal {
-			if t := strings.TrimSpace(ev.Text); t != "" {
-				l.finals = append(l.finals, t)
-				l.lastFinalAt = time.Now()
-			}
-			l.interim = ""
-		} else {
-			l.interim = ev.Text
-		}
-		if strings.TrimSpace(ev.Text) != "" {
-			l.transcriptSeen = true
-			if l.paused {
-				// The user said something: the pause was a real interruption.
-				l.interruptCurrent(ErrInterrupted)
-			} else {
-				l.maybeInterrupt()
-			}
-		}
-		if ev.Type == SpeechFinal {
-			l.maybePreempt()
-			if !l.userSpeaking {
-				l.scheduleEndOfTurn()
-			}
-		}
-	}
-}
-
-func (l *loop) onSpeechStart(already time.Duration) {
-	l.userSpeaking = true
-	l.speechStarted = time.Now().Add(-already)
-	if l.turnStarted.IsZero() {
-		l.turnStarted = l.speechStarted
-	}
-	l.speechGen++
-	l.eouGen++
-	stop(&l.eouTimer)
-	stop(&l.falseTimer)
-	l.setUserState(UserSpeaking)
-	stop(&l.interruptTimer)
-	if l.current != nil && l.current.allowInterruptions {
-		wait := max(l.s.o.minInterruptionDuration-already, 0)
-		gen := l.speechGen
-		l.interruptTimer = l.after(wait, func(l *loop) {
-			if l.speechGen == gen && l.userSpeaking {
-				l.maybeInterrupt()
-			}
-		})
-	}
-}
-
-func (l *loop) onSpeechEnd(at time.Time) {
-	now := time.Now()
-	if at.IsZero() || at.After(now) {
-		at = now
-	}
-	l.userSpeaking = false
-	l.speechEndedAt = at
-	stop(&l.interruptTimer)
-	l.setUserState(UserListening)
-	if l.paused {
-		l.transcriptSeen = false
-		gen := l.speechGen // new speech bumps it: a timer that already fired must not resume
-		l.falseTimer = l.after(l.s.o.falseInterruptionTimeout, func(l *loop) {
-			if l.paused && !l.transcriptSeen && l.speechGen == gen && !l.userSpeaking {
-				l.paused = false
-				if p, ok := l.io.AudioOut.(PausableAudioOutput); ok {
-					p.Resume()
-				}
-				if l.current != nil {
-					l.setAgentState(AgentSpeaking)
-				}
-				l.emit(AgentFalseInterruptionEvent{Resumed: true})
-			}
-		})
-	}
-	l.scheduleEndOfTurn()
-}
-
-// maybeInterrupt interrupts (or pauses) the current speech when the user
-// spoke long enough and said enough words.
-func (l *loop) maybeInterrupt() {
-	h := l.current
-	if h == nil || !h.allowInterruptions || l.paused || !l.userSpeaking {
-		return
-	}
-	if time.Since(l.speechStarted) < l.s.o.minInterruptionDuration {
-		return
-	}
-	if n := l.s.o.minInterruptionWords; n > 0 {
-		words := len(strings.Fields(strings.Join(l.finals, " ") + " " + l.interim))
-		if words < n {
-			return
-		}
-	}
-	if p, ok := l.io.AudioOut.(PausableAudioOutput); ok && l.audioMode() && l.s.o.falseInterruptionTimeout > 0 && !l.transcriptSeenSinceSpeech() {
-		l.log.Debug("speech paused: possible interruption", "speech_id", h.id)
-		p.Pause()
-		l.paused = true
-		l.transcriptSeen = false
-		l.setAgentState(AgentListening)
-		return
-	}
-	l.interruptCurrent(ErrInterrupted)
-}
-
-// transcriptSeenSinceSpeech: words already transcribed for this speech mean
-// the interruption is real, no need to pause first.
-func (l *loop) transcriptSeenSinceSpeech() bool {
-	return strings.TrimSpace(l.interim) != ""
-}
-
-func (l *loop) onUserText(text string) {
-	if l.closing || strings.TrimSpace(text) == "" {
-		return
-	}
-	l.emit(UserInputTranscribedEvent{Text: text, Final: true})
-	if l.current != nil && l.current.allowInterruptions {
-		l.interruptCurrent(ErrInterrupted)
-	}
-	l.finals = append(l.finals, strings.TrimSpace(text))
-	now := time.Now()
-	l.speechEndedAt = time.Time{}
-	l.lastFinalAt = time.Time{}
-	l.commitTurn(now)
-}
-
-// ---- endpointing ----
-
-func (l *loop) scheduleEndOfTurn() {
-	if l.userSpeaking || len(l.finals) == 0 || l.closing {
-		return
-	}
-	stop(&l.eouTimer)
-	l.eouGen++
-	gen := l.eouGen
-	if l.speechEndedAt.IsZero() {
-		l.speechEndedAt = time.Now()
-	}
-	if td := l.s.o.turn; td != nil {
-		chat := l.snapshot()
-		chat.Add(&ChatMessage{Role: RoleUser, Content: strings.Join(l.finals, " ")})
-		ctx, s := l.ctx, l.s
-		s.spawn(func() { // one prediction; exits when it returns (ctx cancels it)
-			p, err := td.EndOfTurn(ctx, chat)
-			s.post(func(l *loop) {
-				if err != nil && ctx.Err() == nil {
-					l.reportError("turn_detector", err)
-				}
-				if l.eouGen != gen {
-					return
-				}
-				d := l.s.o.minEndpointingDelay
-				if err == nil && !p.Done {
-					d = l.s.o.maxEndpointingDelay
-				}
-				l.armEndOfTurn(gen, d)
-			})
-		})
-		return
-	}
-	l.armEndOfTurn(gen, l.s.o.minEndpointingDelay)
-}
-
-func (l *loop) armEndOfTurn(gen int, d time.Duration) {
-	wait := max(time.Until(l.speechEndedAt.Add(d)), 0)
-	l.eouTimer = l.after(wait, func(l *loop) {
-		if l.eouGen == gen && !l.userSpeaking {
-			l.commitTurn(time.Now())
-		}
-	})
-}
-
-// commitTurn ends the user's turn and queues the reply.
-func (l *loop) commitTurn(now time.Time) {
-	stop(&l.eouTimer)
-	l.eouGen++
-	text := strings.Join(l.finals, " ")
-	if strings.TrimSpace(l.interim) != "" && len(l.finals) == 0 {
-		text = l.interim
-	}
-	speechEnd, lastFinal := l.speechEndedAt, l.lastFinalAt
-	l.turnStarted, l.preemptTries = time.Time{}, 0
-	l.finals, l.interim = nil, ""
-	l.speechEndedAt, l.lastFinalAt = time.Time{}, time.Time{}
-	if strings.TrimSpace(text) == "" || l.closing {
-		return
-	}
-	if n := l.s.o.minInterruptionWords; n > 0 && l.current != nil && !l.paused && len(strings.Fields(text)) < n {
-		// Too few words to interrupt the agent: a backchannel ("uh-huh"),
-		// not a turn.
-		return
-	}
-	if l.current != nil && l.current.allowInterruptions {
-		// The user's new turn wins over what the agent was saying.
-		l.interruptCurrent(ErrInterrupted)
-	}
-	l.log.Debug("user turn committed", "words", len(strings.Fields(text)), "since_speech_end", sinceOrZero(speechEnd, now))
-	h := newSpeech(l.s, true, speechRequest{
-		source:       "user_turn",
-		userMsg:      &ChatMessage{Role: RoleUser, Content: text},
-		addToHistory: true,
-		speechEndAt:  speechEnd,
-		lastFinalAt:  lastFinal,
-		commitAt:     now,
-	})
-	if p := l.preempt; p != nil {
-		l.preempt = nil
-		if p.userText == text && p.chatVersion == l.chatVersion && p.agentVersion == l.agentVersion {
-			h.req.preempt = p
-		} else {
-			p.cancel(ErrPreemptiveDiscarded)
-		}
-	}
-	l.enqueue(h)
-}
-
-// maybePreempt starts the LLM on what the user said so far.
-func (l *loop) maybePreempt() {
-	if !l.s.o.preemptive || l.s.o.llm == nil || l.closing || len(l.finals) == 0 {
-		return
-	}
-	if l.current != nil && !l.current.Interrupted() {
-		// The agent is still at it (speaking, or waiting on tools whose
-		// results the guess would miss): the guess would likely be wasted.
-		return
-	}
-	if l.preemptTries >= maxPreemptTries || (!l.turnStarted.IsZero() && time.Since(l.turnStarted) > maxPreemptSpeech) {
-		return // long or much-revised turns change too often to guess
-	}
-	l.preemptTries++
-	if l.preempt != nil {
-		l.preempt.cancel(ErrPreemptiveDiscarded)
-		l.preempt = nil
-	}
-	text := strings.Join(l.finals, " ")
-	chat := l.snapshot()
-	chat.Add(&ChatMessage{Role: RoleUser, Content: text})
-	req := buildRequest(l.agent, chat, speechRequest{}, l.agent.toolDefs(), ToolChoice{})
-	r := startLLM(l.ctx, l.s, req)
-	r.userText, r.chatVersion, r.agentVersion = text, l.chatVersion, l.agentVersion
-	l.preempt = r
-}
-
 // ---- speeches ----
 
 func (l *loop) enqueue(h *SpeechHandle) {
+	if m := h.req.userMsg; m != nil && h.req.source != "user_turn" {
+		// WithUserInput: in history from now on, like a committed turn.
+		fill(&m.ID, &m.CreatedAt, "msg_", time.Now())
+		l.addItems(m)
+	}
 	if l.closing {
 		drop(h, ErrSessionClosed)
 		return
@@ -668,6 +209,7 @@ func (l *loop) next() {
 		return
 	}
 	l.setAgentState(AgentListening)
+	l.checkIdle()
 	l.maybeDrained()
 }
 
@@ -685,10 +227,12 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 		io:    l.io,
 		sctx:  l.ctx,
 	}
-	if !h.req.say {
-		l.setAgentState(AgentThinking)
+	if h.req.say {
+		l.speechState = l.agentState
+	} else {
+		l.setSpeechState(AgentThinking)
 	}
-	l.s.spawn(func() { // exits when the task ends; ctx cancels it
+	l.s.spawn("reply "+h.id, func() { // exits when the task ends; ctx cancels it
 		t.run(ctx)
 		cancel(nil)
 		l.s.post(func(l *loop) { l.speechDone(h) })
@@ -700,17 +244,17 @@ func (l *loop) speechDone(h *SpeechHandle) {
 		l.current = nil
 		if l.paused {
 			l.paused = false
-			if p, ok := l.io.AudioOut.(PausableAudioOutput); ok {
-				p.Resume()
-			}
+			l.pause(false)
 		}
 		stop(&l.falseTimer)
+		stop(&l.interruptTimer)
 	}
 	h.finish()
 	l.next()
 }
 
-// interruptCurrent stops the current speech and drops its queued audio.
+// interruptCurrent stops the current speech; its task clears the audio
+// output.
 func (l *loop) interruptCurrent(cause error) {
 	h := l.current
 	if h == nil {
@@ -720,20 +264,15 @@ func (l *loop) interruptCurrent(cause error) {
 	stop(&l.falseTimer)
 	l.log.Debug("speech interrupted", "speech_id", h.id, "cause", cause)
 	h.stop(cause)
-	if out := l.io.AudioOut; out != nil {
-		out.ClearBuffer()
-		if l.paused {
-			if p, ok := out.(PausableAudioOutput); ok {
-				p.Resume()
-			}
-		}
+	if l.paused {
+		l.paused = false
+		l.pause(false)
 	}
-	l.paused = false
 	l.setAgentState(AgentListening)
 }
 
 // drop ends a speech that never started, and the preemptive generation it
-// was to use (without waiting for it: the session's wait group does).
+// was to use (without waiting for it: the session's workers do).
 func drop(h *SpeechHandle, cause error) {
 	h.stop(cause)
 	if p := h.req.preempt; p != nil {
@@ -742,16 +281,16 @@ func drop(h *SpeechHandle, cause error) {
 	h.finish()
 }
 
-func (l *loop) interruptSpeech(h *SpeechHandle, force bool) {
+// interruptSpeech acts on SpeechHandle.Interrupt, which marked h
+// interrupted already.
+func (l *loop) interruptSpeech(h *SpeechHandle) {
 	if h == l.current {
-		if h.allowInterruptions || force {
-			l.interruptCurrent(ErrInterrupted)
-		}
+		l.interruptCurrent(ErrInterrupted)
 		return
 	}
 	for i, q := range l.queue {
 		if q == h {
-			l.queue = append(l.queue[:i], l.queue[i+1:]...)
+			l.queue = slices.Delete(l.queue, i, i+1)
 			drop(h, ErrInterrupted)
 			return
 		}
@@ -761,24 +300,61 @@ func (l *loop) interruptSpeech(h *SpeechHandle, force bool) {
 func (l *loop) interruptAll() {
 	kept := l.queue[:0]
 	for _, q := range l.queue {
-		if q.allowInterruptions {
+		if q.interruptible(false) {
 			drop(q, ErrInterrupted)
 			continue
 		}
 		kept = append(kept, q)
 	}
+	clear(l.queue[len(kept):])
 	l.queue = kept
-	if l.current != nil && l.current.allowInterruptions {
+	if l.current != nil && l.current.interruptible(false) {
 		l.interruptCurrent(ErrInterrupted)
 	}
+}
+
+// interruptionsDisallowed follows a tool's RunContext.DisallowInterruptions:
+// a pause waiting to become an interruption resumes.
+func (l *loop) interruptionsDisallowed(h *SpeechHandle) {
+	if h != l.current {
+		return
+	}
+	stop(&l.interruptTimer)
+	if l.paused {
+		stop(&l.falseTimer)
+		l.resumePaused(false)
+	}
+}
+
+// ---- idle ----
+
+// idle reports whether nothing is said or about to be: no speech, none
+// queued, no agent hook running (an OnEnter may still queue one).
+func (l *loop) idle() bool { return l.current == nil && len(l.queue) == 0 && l.hooks == 0 }
+
+// whenIdle closes ch once the session is idle.
+func (l *loop) whenIdle(ch chan struct{}) {
+	l.idleWaiters = append(l.idleWaiters, ch)
+	l.checkIdle()
+}
+
+func (l *loop) checkIdle() {
+	if !l.idle() && !l.closing {
+		return
+	}
+	for _, ch := range l.idleWaiters {
+		close(ch)
+	}
+	l.idleWaiters = nil
 }
 
 // ---- history, agents, errors ----
 
 // snapshot returns the history as it is now, without copying it: history
-// only grows by appends (addItems) and items are not changed once added,
-// so a slice capped at the current length stays valid, and appending to
-// it copies. Anything handed to user code gets a deep Copy instead.
+// items are never changed once added, and the history's slice is only
+// appended to in place; every other change makes a new slice. So a slice
+// capped at the current length stays valid, and appending to it copies.
+// Anything handed to user code gets a deep Copy instead.
 func (l *loop) snapshot() *ChatContext {
 	l.s.mu.Lock()
 	items := l.s.chat.Items
@@ -786,14 +362,36 @@ func (l *loop) snapshot() *ChatContext {
 	return &ChatContext{Items: items[:len(items):len(items)]}
 }
 
+// addItems adds the items of one step (or one message) to history. A batch
+// that starts before user messages already added (the agent's words while
+// the user's turn was committed) goes before them, so history reads in the
+// order things were said; it never goes between a call and its output.
 func (l *loop) addItems(items ...ChatItem) {
+	if len(items) == 0 {
+		return
+	}
 	l.s.mu.Lock()
-	for _, it := range items {
-		l.s.chat.Add(it)
+	cur := l.s.chat.Items
+	at := len(cur)
+	if m, ok := items[0].(*ChatMessage); ok && m.Role == RoleAssistant {
+		for at > 0 {
+			u, ok := cur[at-1].(*ChatMessage)
+			if !ok || u.Role != RoleUser || !u.CreatedAt.After(m.CreatedAt) {
+				break
+			}
+			at--
+		}
+	}
+	if at == len(cur) {
+		l.s.chat.Items = append(cur, items...)
+	} else {
+		next := make([]ChatItem, 0, len(cur)+len(items))
+		next = append(append(append(next, cur[:at]...), items...), cur[at:]...)
+		l.s.chat.Items = next
 	}
 	l.s.mu.Unlock()
 	l.chatVersion++
-	if l.s.o.onEvent != nil {
+	if l.s.subs.any() {
 		// A copy: history items must not change once added (snapshot).
 		for _, it := range NewChatContext(items...).Copy().Items {
 			l.emit(ConversationItemAddedEvent{Item: it})
@@ -801,15 +399,42 @@ func (l *loop) addItems(items ...ChatItem) {
 	}
 }
 
+// replaceItem puts item in place of the history item with its id (a hook
+// changed the user's message).
+func (l *loop) replaceItem(item ChatItem) {
+	l.s.mu.Lock()
+	cur := l.s.chat.Items
+	i := l.s.chat.Index(item.ItemID())
+	if i >= 0 {
+		next := slices.Clone(cur)
+		next[i] = item
+		l.s.chat.Items = next
+	}
+	l.s.mu.Unlock()
+	if i >= 0 {
+		l.chatVersion++
+	}
+}
+
+func (l *loop) replaceHistory(items []ChatItem) {
+	l.s.mu.Lock()
+	l.s.chat = &ChatContext{Items: items}
+	l.s.mu.Unlock()
+	l.chatVersion++
+}
+
 func (l *loop) enterAgent(old, next *Agent) {
 	if l.closing {
 		return
 	}
-	l.agent = next
+	l.agent = viewOf(next)
 	l.agentVersion++
 	l.s.mu.Lock()
 	l.s.agent = next
 	l.s.mu.Unlock()
+	if old != nil {
+		l.emit(AgentHandoffEvent{Old: old, New: next})
+	}
 	if l.agentState == AgentInitializing {
 		l.setAgentState(AgentListening)
 	}
@@ -817,33 +442,75 @@ func (l *loop) enterAgent(old, next *Agent) {
 	if (old == nil || old.OnExit == nil) && next.OnEnter == nil {
 		return
 	}
-	s.spawn(func() { // runs the hooks in order; exits when they return
+	l.hooks++
+	var hooks []string
+	if old != nil && old.OnExit != nil {
+		hooks = append(hooks, "OnExit")
+	}
+	if next.OnEnter != nil {
+		hooks = append(hooks, "OnEnter")
+	}
+	s.spawn("hook "+strings.Join(hooks, " then "), func() { // runs the hooks in order; exits when they return
+		defer s.post(func(l *loop) { l.hooks--; l.checkIdle() })
 		if old != nil && old.OnExit != nil {
 			if err := old.OnExit(ctx, s); err != nil {
-				s.post(func(l *loop) { l.reportError("hook", err) })
+				s.report(SourceHook, err)
 			}
 		}
 		if next.OnEnter != nil {
 			if err := next.OnEnter(ctx, s); err != nil {
-				s.post(func(l *loop) { l.reportError("hook", err) })
+				s.report(SourceHook, err)
 			}
 		}
 	})
 }
 
-func (l *loop) reportError(source string, err error) {
-	rec := Recoverable(err)
-	l.emit(ErrorEvent{Source: source, Err: err, Recoverable: rec})
-	if rec || source == "tool" || source == "hook" || source == "turn_detector" {
-		return // the session works on without them (the detector falls back to the minimum delay)
+func (l *loop) updateAgent(change func(*agentView)) {
+	if l.closing {
+		return
 	}
-	l.errorsInRow++
-	if l.errorsInRow >= l.s.o.maxErrorsInRow {
+	change(&l.agent)
+	l.agentVersion++
+}
+
+// report hands an error to the loop (see loop.onError). Whether it is
+// recoverable is asked here, off the loop: the error's methods are the
+// plugin's code.
+func (s *Session) report(source string, err error) {
+	rec := Recoverable(err)
+	s.post(func(l *loop) { l.onError(source, err, rec) })
+}
+
+// onError emits err and counts it against its source's budget: the
+// session closes when one source (the STT, the LLM, the TTS, the audio
+// output) fails maxErrorsInRow times without a success in between.
+// Recoverable errors and the other sources do not count.
+func (l *loop) onError(source string, err error, rec bool) {
+	l.emit(ErrorEvent{Source: source, Err: err, Recoverable: rec})
+	if rec || l.closing {
+		return
+	}
+	switch source {
+	case SourceSTT, SourceLLM, SourceTTS, SourceAudioOutput:
+	default:
+		return // the session works on without them
+	}
+	if l.errorsInRow == nil {
+		l.errorsInRow = make(map[string]int)
+	}
+	l.errorsInRow[source]++
+	if n := l.errorsInRow[source]; n >= l.s.o.maxErrorsInRow {
+		l.log.Debug("error budget spent", "source", source, "errors_in_row", n)
 		l.s.closeWith(CloseError, err)
 	}
 }
 
-func (l *loop) resetErrors() { l.errorsInRow = 0 }
+// worked resets the error count of a source that succeeded.
+func (l *loop) worked(source string) {
+	if l.errorsInRow[source] != 0 {
+		l.errorsInRow[source] = 0
+	}
+}
 
 func (l *loop) shutdown(reason CloseReason, err error) {
 	if l.closing {
@@ -851,6 +518,7 @@ func (l *loop) shutdown(reason CloseReason, err error) {
 	}
 	l.closing = true
 	l.closeReason, l.closeErr = reason, err
+	l.deadline = time.Now().Add(l.s.o.closeTimeout)
 	l.log.Debug("session closing", "reason", reason, "err", err)
 	stop(&l.eouTimer)
 	stop(&l.interruptTimer)
@@ -866,16 +534,18 @@ func (l *loop) shutdown(reason CloseReason, err error) {
 	l.queue = nil
 	if l.current != nil {
 		l.current.stop(ErrSessionClosed)
-		if out := l.io.AudioOut; out != nil {
-			out.ClearBuffer()
-		}
 	}
+	l.checkIdle()
 	l.s.cancel(ErrSessionClosed)
-	s := l.s
-	go func() { // exits once every session goroutine returned
-		s.wg.Wait()
-		s.post(func(l *loop) { l.workersDone = true })
-	}()
+	l.s.awaitWorkers(l.deadline, func(abandoned []string) {
+		l.workersDone, l.abandoned = true, abandoned
+	})
+}
+
+func (l *loop) maybeDrained() {
+	if l.draining && l.current == nil && len(l.queue) == 0 {
+		l.s.closeWith(CloseInputEnded, nil)
+	}
 }
 
 func sinceOrZero(from, now time.Time) time.Duration {

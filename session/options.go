@@ -25,9 +25,12 @@ type options struct {
 	maxToolSteps             int
 	maxErrorsInRow           int
 	preemptive               bool
+	closeTimeout             time.Duration
+	eventBuffer              int
 
-	onEvent func(Event)
-	logger  *slog.Logger
+	onEvent  func(Event)
+	userData any
+	logger   *slog.Logger
 }
 
 func defaultOptions() options {
@@ -40,6 +43,8 @@ func defaultOptions() options {
 		maxToolSteps:             3,
 		maxErrorsInRow:           3,
 		preemptive:               true,
+		closeTimeout:             5 * time.Second,
+		eventBuffer:              1024,
 		logger:                   slog.Default(),
 	}
 }
@@ -139,10 +144,39 @@ func WithPreemptiveGeneration(on bool) Option {
 }
 
 // WithEventHandler sets the function that receives every [Event], in
-// order, on a goroutine of the session's. It must not call [Session.Close]
-// (which waits for it); any other method is fine.
+// order, on a goroutine of the session's (as if passed to
+// [Session.Subscribe] before Start; the last WithEventHandler wins). It
+// should not call [Session.Close], which waits for it (up to the close
+// grace); any other method is fine.
 func WithEventHandler(fn func(Event)) Option {
 	return func(o *options) error { o.onEvent = fn; return nil }
+}
+
+// WithEventBuffer sets how many events may wait for each subscriber
+// (default 1024). A subscriber that falls further behind loses the events
+// that do not fit and gets an [EventsDroppedEvent] saying how many, so a
+// stuck handler cannot make the session hold events without bound.
+func WithEventBuffer(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("session: event_buffer must be at least 1, got %d", n)
+		}
+		o.eventBuffer = n
+		return nil
+	}
+}
+
+// WithCloseTimeout sets how long Close waits for the work it cancelled
+// (tools, hooks, model calls, event handlers) before it returns without it
+// (default 5 s); the [ClosedError] it then returns names what it abandoned.
+func WithCloseTimeout(d time.Duration) Option {
+	return durationOption("close_timeout", d, func(o *options) *time.Duration { return &o.closeTimeout })
+}
+
+// WithUserData attaches a value of the application's to the session, for
+// tools ([RunContext.UserData]) and hooks ([Session.UserData]).
+func WithUserData(v any) Option {
+	return func(o *options) error { o.userData = v; return nil }
 }
 
 // WithLogger sets the logger (default slog.Default()).

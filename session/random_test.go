@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -16,7 +17,8 @@ import (
 // transcripts, typed turns, Says, interruptions and tool calls at a voice
 // session and checks what must always hold: it closes, leaves no goroutine
 // (the bubble and goleak check), ends every speech and reports close once,
-// and keeps the output of every function call in history.
+// keeps the output of every function call in history, and keeps no empty
+// message.
 func TestRandomScenarios(t *testing.T) {
 	for seed := range uint64(50) {
 		synctest.Test(t, func(t *testing.T) {
@@ -86,6 +88,9 @@ func TestRandomScenarios(t *testing.T) {
 			}
 			items := s.History().Items
 			for i, it := range items {
+				if m, ok := it.(*session.ChatMessage); ok && strings.TrimSpace(m.Content) == "" {
+					t.Errorf("seed %d: empty %s message in history", seed, m.Role)
+				}
 				if c, ok := it.(*session.FunctionCall); ok {
 					found := false
 					for _, later := range items[i+1:] {

@@ -181,7 +181,7 @@ func TestPausedInterruptionWithTranscriptStops(t *testing.T) {
 		r.vad.StartOfSpeech()
 		time.Sleep(600 * time.Millisecond)
 		synctest.Wait()
-		r.stt.Interim("wait")
+		r.stt.Final("wait")
 		synctest.Wait()
 		segs := r.out.Segments()
 		if len(segs) != 1 || !segs[0].Interrupted {
@@ -201,7 +201,7 @@ func TestUninterruptibleSpeech(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h2, _ := r.s.Say("Queued and never said.", session.AllowInterruptions(false))
+		h2, _ := r.s.Say("Queued and never said.")
 		synctest.Wait()
 		if err := h1.Interrupt(); !errors.Is(err, session.ErrUninterruptible) {
 			t.Errorf("Interrupt of playing uninterruptible speech = %v, want ErrUninterruptible", err)
@@ -287,7 +287,7 @@ func TestParallelToolsOneFailing(t *testing.T) {
 			}),
 			tool("broken", func(context.Context, string) (session.ToolResult, error) {
 				barrier()
-				return session.ToolResult{}, errors.New("service down")
+				return session.ToolResult{}, session.NewToolError("service down")
 			}),
 		}}
 		r := newTextRig(t, llm, a)

@@ -35,16 +35,25 @@ func TestSentenceGoesToTTSOnItsTerminator(t *testing.T) {
 	})
 }
 
-// A tool still running when the user interrupts finishes, and its output is
-// saved; no further LLM step follows.
-func TestInterruptedReplyKeepsToolOutput(t *testing.T) {
+// Interrupting a reply cancels its running tools; the calls that finished
+// are kept with their outputs, and no further LLM step follows.
+func TestInterruptedReplyKeepsFinishedToolOutputs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		llm := sessiontest.NewLLM(sessiontest.Response{Text: "Let me look.", ToolCalls: []session.FunctionCall{{CallID: "1", Name: "lookup", Arguments: "{}"}}})
-		release := make(chan struct{})
-		a := &session.Agent{Tools: []session.Tool{tool("lookup", func(context.Context, string) (session.ToolResult, error) {
-			<-release
-			return session.ToolResult{Output: "found it"}, nil
-		})}}
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "Let me look.", ToolCalls: []session.FunctionCall{
+			{CallID: "1", Name: "lookup", Arguments: "{}"},
+			{CallID: "2", Name: "wait", Arguments: "{}"},
+		}})
+		cause := make(chan error, 1)
+		a := &session.Agent{Tools: []session.Tool{
+			tool("lookup", func(context.Context, string) (session.ToolResult, error) {
+				return session.ToolResult{Output: "found it"}, nil
+			}),
+			tool("wait", func(ctx context.Context, _ string) (session.ToolResult, error) {
+				<-ctx.Done()
+				cause <- context.Cause(ctx)
+				return session.ToolResult{}, ctx.Err()
+			}),
+		}}
 		r := newTextRig(t, llm, a)
 		r.text.Send("find my order")
 		synctest.Wait()
@@ -52,8 +61,9 @@ func TestInterruptedReplyKeepsToolOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		close(release)
-		synctest.Wait()
+		if got := <-cause; !errors.Is(got, session.ErrInterrupted) {
+			t.Errorf("running tool's context cause = %v, want ErrInterrupted", got)
+		}
 		// The text was all shown before the interruption, so it is kept whole.
 		want := []string{"user: find my order", "assistant: Let me look.", "call lookup({})", "output lookup: found it"}
 		if diff := cmp.Diff(history(r.s), want); diff != "" {
@@ -238,8 +248,8 @@ func TestSTTReopensAfterFailure(t *testing.T) {
 	})
 }
 
-// The agent's words reach the text output as they are heard, sentence by
-// sentence, and an interruption stops them where playback stopped.
+// The agent's words reach the text output as they are heard, word by word,
+// and an interruption stops them where playback stopped.
 func TestTranscriptFollowsPlayout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		llm := sessiontest.NewLLM(sessiontest.Response{Text: "One two. Three four. Five six."}) // 400 ms each
@@ -247,20 +257,24 @@ func TestTranscriptFollowsPlayout(t *testing.T) {
 		r.say("count")
 		time.Sleep(500 * time.Millisecond) // commit; playout starts
 		synctest.Wait()
-		if got := r.tout.Current(); got != "One two." {
-			t.Errorf("text at 0 ms = %q, want the first sentence only", got)
+		if got := r.tout.Current(); got != "" {
+			t.Errorf("text at 0 ms = %q, want nothing yet", got)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(700 * time.Millisecond)
 		synctest.Wait()
-		if got := r.tout.Current(); got != "One two. Three four." {
-			t.Errorf("text at 500 ms = %q, want two sentences", got)
+		// "Three" ends at 400 + 400*5/11 = 582 ms, "four." at 800 ms
+		if got := r.tout.Current(); got != "One two. Three" {
+			t.Errorf("text at 700 ms = %q, want the words heard", got)
 		}
 		r.s.Interrupt()
 		synctest.Wait()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if diff := cmp.Diff(r.tout.Messages(), []string{"One two. Three four."}); diff != "" {
+		if diff := cmp.Diff(r.tout.Messages(), []string{"One two. Three"}); diff != "" {
 			t.Errorf("text messages (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(history(r.s), []string{"user: count", "assistant: One two. Three [interrupted]"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"sync"
 	"time"
 )
@@ -14,23 +13,28 @@ import (
 // are safe for concurrent use.
 //
 // One goroutine (the loop) owns the session's state; every other part (input
-// readers, reply tasks, timers, API calls) hands it work through an
-// unbounded mailbox and never waits for it.
+// readers, reply tasks, timers, API calls) hands it work through a mailbox
+// and never waits for it. The loop runs no user code.
 type Session struct {
-	o      options
-	inbox  *mailbox[func(*loop)]
-	events *mailbox[Event]
+	o     options
+	inbox *mailbox[func(*loop)]
+	subs  subscribers
 
-	mu      sync.Mutex
-	chat    *ChatContext // written by the loop only
-	agent   *Agent
-	started bool
-	closing bool
-	cancel  context.CancelCauseFunc
+	mu       sync.Mutex
+	chat     *ChatContext // written by the loop only
+	agent    *Agent
+	started  bool
+	closing  bool
+	cancel   context.CancelCauseFunc
+	closeErr *ClosedError
 
-	wg   sync.WaitGroup // every goroutine the session started
-	done chan struct{}  // closed when Close finished
+	workers workers       // every goroutine the session started
+	done    chan struct{} // closed when Close finished
 }
+
+// inboxLimit is how much work may wait for the loop before the input
+// readers wait for it.
+const inboxLimit = 256
 
 // New returns a session that is not started yet.
 func New(opts ...Option) (*Session, error) {
@@ -51,13 +55,16 @@ func New(opts ...Option) (*Session, error) {
 			return nil, err
 		}
 	}
-	return &Session{
-		o:      o,
-		inbox:  newMailbox[func(*loop)](),
-		events: newMailbox[Event](),
-		chat:   &ChatContext{},
-		done:   make(chan struct{}),
-	}, nil
+	s := &Session{
+		o:     o,
+		inbox: newMailbox[func(*loop)](inboxLimit),
+		chat:  &ChatContext{},
+		done:  make(chan struct{}),
+	}
+	if o.onEvent != nil {
+		s.subs.add(newSubscriber(o.onEvent, o.eventBuffer))
+	}
+	return s, nil
 }
 
 // Start runs the session with agent over io until ctx is done or Close is
@@ -84,42 +91,33 @@ func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 	s.cancel = cancel
 	s.mu.Unlock()
 
+	s.subs.start()
 	l := newLoop(s, sctx, io, agent)
 	// The inputs start before the loop runs, so that the loop's state they
 	// set up is written before the loop goroutine exists; what they report
 	// waits in the mailbox.
 	l.startInputs()
 	s.post(func(l *loop) { l.enterAgent(nil, agent) })
-	// Spawned before the loop runs: the loop's shutdown waits on s.wg, and
-	// a WaitGroup's Add must not race with its Wait.
-	s.spawn(func() { // exits when sctx ends, which shutdown guarantees
+	// Spawned before the loop runs: the loop's shutdown waits on the
+	// workers, and a WaitGroup's Add must not race with its Wait.
+	s.spawn("context watcher", func() { // exits when sctx ends, which shutdown guarantees
 		<-sctx.Done()
 		if cause := context.Cause(sctx); cause != ErrSessionClosed {
 			s.closeWith(CloseContextDone, cause)
 		}
 	})
-	go func() { // exits after the session closed and the last event was delivered
-		defer close(s.done)
-		l.run()
-	}()
+	go l.run() // exits after the session closed and its last event went out
 	return nil
-}
-
-// spawn runs fn on a goroutine the session waits for when it closes.
-func (s *Session) spawn(fn func()) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		fn()
-	}()
 }
 
 func (s *Session) post(fn func(*loop)) { s.inbox.put(fn) }
 
 // Close stops everything the session started (replies, tools, hooks, input
-// readers) and waits for it, then delivers a [CloseEvent] with reason
-// user_initiated. Since it waits for them, it must not be called from a
-// hook, a tool or the event handler: use [Session.CloseAsync] there (an
+// readers), waits for it up to the close grace ([WithCloseTimeout], 5 s by
+// default), then delivers a [CloseEvent] with reason user_initiated. It
+// returns nil, or a *[ClosedError] naming the work that ignored its
+// cancelled context past the grace. Close waits for the event handlers, so
+// from a hook, a tool or an event handler use [Session.CloseAsync] (an
 // "end the call" tool, for instance).
 func (s *Session) Close() error { return s.CloseWith(CloseUserInitiated, nil) }
 
@@ -128,11 +126,11 @@ func (s *Session) Close() error { return s.CloseWith(CloseUserInitiated, nil) }
 // user leaves.
 func (s *Session) CloseWith(reason CloseReason, err error) error {
 	s.closeWith(reason, err)
+	<-s.done
 	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if started {
-		<-s.done
+	defer s.mu.Unlock()
+	if s.closeErr != nil && len(s.closeErr.Abandoned) > 0 {
+		return s.closeErr
 	}
 	return nil
 }
@@ -141,7 +139,9 @@ func (s *Session) CloseWith(reason CloseReason, err error) error {
 // Done tells when it finished.
 func (s *Session) CloseAsync() { s.closeWith(CloseUserInitiated, nil) }
 
-// Done is closed once the session closed and delivered its last event.
+// Done is closed once the session closed: its work returned (or was
+// abandoned after the close grace) and its last event was delivered (or
+// its handler was abandoned).
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 func (s *Session) closeWith(reason CloseReason, err error) {
@@ -154,7 +154,8 @@ func (s *Session) closeWith(reason CloseReason, err error) {
 	started := s.started
 	s.mu.Unlock()
 	if !started {
-		close(s.done)
+		s.subs.end(time.Now())
+		s.finish(&ClosedError{Reason: reason, Err: err})
 		return
 	}
 	s.post(func(l *loop) { l.shutdown(reason, err) })
@@ -174,6 +175,9 @@ func (s *Session) Agent() *Agent {
 	return s.agent
 }
 
+// UserData returns the value set with [WithUserData].
+func (s *Session) UserData() any { return s.o.userData }
+
 // UpdateAgent hands the session to another agent: the old one's OnExit and
 // the new one's OnEnter run, and the next reply uses the new instructions
 // and tools. History is kept.
@@ -184,7 +188,76 @@ func (s *Session) UpdateAgent(a *Agent) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	s.post(func(l *loop) { l.enterAgent(l.agent, a) })
+	s.post(func(l *loop) { l.enterAgent(l.agent.Agent, a) })
+	return nil
+}
+
+// UpdateInstructions changes the instructions of the active agent from the
+// next LLM step on (a tool's reply step included). The Agent value is not
+// changed: an agent handed back to later starts from its own Instructions.
+func (s *Session) UpdateInstructions(instructions string) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.post(func(l *loop) { l.updateAgent(func(v *agentView) { v.instructions = instructions }) })
+	return nil
+}
+
+// UpdateTools changes the tools of the active agent from the next LLM step
+// on. Tool names must be unique. Like UpdateInstructions, it leaves the
+// Agent value as it was.
+func (s *Session) UpdateTools(tools []Tool) error {
+	seen := make(map[string]bool, len(tools))
+	for i, t := range tools {
+		if t == nil {
+			return fmt.Errorf("session: tools[%d] is nil", i)
+		}
+		name := t.Definition().Name
+		if name == "" || seen[name] {
+			return fmt.Errorf("session: tools[%d]: name %q is empty or used twice", i, name)
+		}
+		seen[name] = true
+	}
+	if err := s.usable(); err != nil {
+		return err
+	}
+	tools = append([]Tool(nil), tools...)
+	s.post(func(l *loop) { l.updateAgent(func(v *agentView) { v.tools = tools }) })
+	return nil
+}
+
+// UpdateChatContext replaces the conversation history with a copy of chat
+// (to trim it, summarise it, or start over). Replies already running keep
+// the history they started with and add their items to the new one.
+func (s *Session) UpdateChatContext(chat *ChatContext) error {
+	if chat == nil {
+		return errors.New("session: chat context must not be nil")
+	}
+	for i, it := range chat.Items {
+		var isNil bool
+		switch it := it.(type) {
+		case *ChatMessage:
+			isNil = it == nil
+		case *FunctionCall:
+			isNil = it == nil
+		case *FunctionCallOutput:
+			isNil = it == nil
+		default:
+			return fmt.Errorf("session: chat item %d has unknown type %T", i, it)
+		}
+		if isNil {
+			return fmt.Errorf("session: chat item %d is nil", i)
+		}
+	}
+	if err := s.usable(); err != nil {
+		return err
+	}
+	c := chat.Copy()
+	now := time.Now()
+	for _, it := range c.Items {
+		fillItem(it, now)
+	}
+	s.post(func(l *loop) { l.replaceHistory(c.Items) })
 	return nil
 }
 
@@ -200,58 +273,6 @@ func (s *Session) usable() error {
 	return nil
 }
 
-// SpeechOption configures one Say or GenerateReply.
-type SpeechOption func(*speechConfig)
-
-type speechConfig struct {
-	allow        bool
-	addToHistory bool
-	req          speechRequest
-}
-
-// AllowInterruptions sets whether the user may interrupt this speech
-// (default true).
-func AllowInterruptions(allow bool) SpeechOption {
-	return func(c *speechConfig) { c.allow = allow }
-}
-
-// AddToHistory sets whether a Say is added to history (default true).
-func AddToHistory(add bool) SpeechOption {
-	return func(c *speechConfig) { c.addToHistory = add }
-}
-
-// WithAudio makes a Say play frames instead of synthesising its text; the
-// text still goes to the text output and history. Without audio output the
-// frames are not read.
-func WithAudio(frames iter.Seq[AudioFrame]) SpeechOption {
-	return func(c *speechConfig) { c.req.audio = frames }
-}
-
-// WithInstructions adds instructions for this reply only, after the
-// agent's own.
-func WithInstructions(instructions string) SpeechOption {
-	return func(c *speechConfig) { c.req.instructions = instructions }
-}
-
-// WithToolChoice sets the tool choice of this reply's first LLM step.
-func WithToolChoice(tc ToolChoice) SpeechOption {
-	return func(c *speechConfig) { c.req.toolChoice = tc }
-}
-
-// WithModelOptions sets per-call model options for this reply's LLM steps;
-// they reach [ChatRequest.ModelOptions].
-func WithModelOptions(opts map[string]any) SpeechOption {
-	return func(c *speechConfig) { c.req.modelOptions = opts }
-}
-
-// WithUserInput adds a user message to history before the reply, as if
-// the user had said it.
-func WithUserInput(text string) SpeechOption {
-	return func(c *speechConfig) {
-		c.req.userMsg = &ChatMessage{Role: RoleUser, Content: text}
-	}
-}
-
 func (s *Session) newSpeech(source string, opts []SpeechOption) *SpeechHandle {
 	c := speechConfig{allow: true, addToHistory: true}
 	for _, o := range opts {
@@ -261,6 +282,10 @@ func (s *Session) newSpeech(source string, opts []SpeechOption) *SpeechHandle {
 	}
 	c.req.source = source
 	c.req.addToHistory = c.addToHistory
+	if m := c.req.userMsg; m != nil {
+		msg := *m // the option may be reused: the message is this speech's own
+		c.req.userMsg = &msg
+	}
 	return newSpeech(s, c.allow, c.req)
 }
 
@@ -301,6 +326,6 @@ func (s *Session) CommitUserTurn() error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	s.post(func(l *loop) { l.commitTurn(time.Now()) })
+	s.post(func(l *loop) { l.commitTurn(time.Now(), false) })
 	return nil
 }

@@ -11,13 +11,13 @@ import (
 // GenerateReply or a Say. Speeches play one at a time, in order. Its
 // methods are safe for concurrent use.
 type SpeechHandle struct {
-	id                 string
-	allowInterruptions bool
-	s                  *Session
-	req                speechRequest
-	done               chan struct{}
+	id   string
+	s    *Session
+	req  speechRequest
+	done chan struct{}
 
 	mu          sync.Mutex
+	allow       bool
 	started     bool
 	finished    bool
 	interrupted bool
@@ -25,14 +25,19 @@ type SpeechHandle struct {
 }
 
 func newSpeech(s *Session, allow bool, req speechRequest) *SpeechHandle {
-	return &SpeechHandle{id: NewID("speech_"), allowInterruptions: allow, s: s, req: req, done: make(chan struct{})}
+	return &SpeechHandle{id: NewID("speech_"), allow: allow, s: s, req: req, done: make(chan struct{})}
 }
 
 // ID is the speech's id.
 func (h *SpeechHandle) ID() string { return h.id }
 
-// AllowInterruptions reports whether the user can interrupt this speech.
-func (h *SpeechHandle) AllowInterruptions() bool { return h.allowInterruptions }
+// AllowInterruptions reports whether the user can interrupt this speech
+// (a tool of it may have disallowed interruptions since it was created).
+func (h *SpeechHandle) AllowInterruptions() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.allow
+}
 
 // Done is closed when the speech ended: played out, interrupted, or
 // dropped from the queue.
@@ -56,20 +61,46 @@ func (h *SpeechHandle) Interrupted() bool {
 }
 
 // Interrupt stops the speech: a playing one stops at once (its reply
-// context is cancelled with [ErrInterrupted]), a queued one is dropped. A
-// playing speech that does not allow interruptions returns
-// [ErrUninterruptible]; a queued one can always be dropped.
+// context is cancelled with [ErrInterrupted]), a queued one is dropped. It
+// is marked interrupted when Interrupt returns. A speech that does not
+// allow interruptions, playing or queued, is left alone and Interrupt
+// returns [ErrUninterruptible]. Interrupting a speech that ended does
+// nothing.
 func (h *SpeechHandle) Interrupt() error {
 	h.mu.Lock()
-	started, finished := h.started, h.finished
-	h.mu.Unlock()
-	if finished {
+	switch {
+	case h.finished || h.interrupted:
+		h.mu.Unlock()
 		return nil
-	}
-	if started && !h.allowInterruptions {
+	case !h.allow:
+		h.mu.Unlock()
 		return ErrUninterruptible
 	}
-	h.s.post(func(l *loop) { l.interruptSpeech(h, false) })
+	h.interrupted = true
+	h.mu.Unlock()
+	h.s.post(func(l *loop) { l.interruptSpeech(h) })
+	return nil
+}
+
+// interruptible marks the speech interrupted if it allows it (or force),
+// and reports whether it did.
+func (h *SpeechHandle) interruptible(force bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.finished || (!h.allow && !force) {
+		return false
+	}
+	h.interrupted = true
+	return true
+}
+
+func (h *SpeechHandle) disallowInterruptions() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.interrupted {
+		return ErrInterrupted
+	}
+	h.allow = false
 	return nil
 }
 
@@ -80,7 +111,7 @@ func (h *SpeechHandle) start(cancel context.CancelCauseFunc) {
 	h.mu.Unlock()
 }
 
-// stop cancels a started speech with cause, or marks a queued one done.
+// stop marks the speech interrupted and cancels it, if started, with cause.
 func (h *SpeechHandle) stop(cause error) {
 	h.mu.Lock()
 	h.interrupted = true
@@ -112,7 +143,8 @@ type speechRequest struct {
 	audio        iter.Seq[AudioFrame] // played instead of TTS
 	addToHistory bool
 
-	// Replies.
+	// Replies. userMsg is in history from the commit (or the enqueue) on;
+	// the reply only reads it.
 	userMsg      *ChatMessage
 	instructions string
 	toolChoice   ToolChoice
@@ -123,4 +155,56 @@ type speechRequest struct {
 	speechEndAt time.Time
 	lastFinalAt time.Time
 	commitAt    time.Time
+}
+
+// SpeechOption configures one Say or GenerateReply.
+type SpeechOption func(*speechConfig)
+
+type speechConfig struct {
+	allow        bool
+	addToHistory bool
+	req          speechRequest
+}
+
+// AllowInterruptions sets whether the user may interrupt this speech
+// (default true).
+func AllowInterruptions(allow bool) SpeechOption {
+	return func(c *speechConfig) { c.allow = allow }
+}
+
+// AddToHistory sets whether a Say is added to history (default true).
+func AddToHistory(add bool) SpeechOption {
+	return func(c *speechConfig) { c.addToHistory = add }
+}
+
+// WithAudio makes a Say play frames instead of synthesising its text; the
+// text still goes to the text output and history. Without audio output the
+// frames are not read.
+func WithAudio(frames iter.Seq[AudioFrame]) SpeechOption {
+	return func(c *speechConfig) { c.req.audio = frames }
+}
+
+// WithInstructions adds instructions for this reply only, after the
+// agent's own.
+func WithInstructions(instructions string) SpeechOption {
+	return func(c *speechConfig) { c.req.instructions = instructions }
+}
+
+// WithToolChoice sets the tool choice of this reply's first LLM step.
+func WithToolChoice(tc ToolChoice) SpeechOption {
+	return func(c *speechConfig) { c.req.toolChoice = tc }
+}
+
+// WithModelOptions sets per-call model options for this reply's LLM steps;
+// they reach [ChatRequest.ModelOptions].
+func WithModelOptions(opts map[string]any) SpeechOption {
+	return func(c *speechConfig) { c.req.modelOptions = opts }
+}
+
+// WithUserInput adds a user message to history before the reply, as if
+// the user had said it.
+func WithUserInput(text string) SpeechOption {
+	return func(c *speechConfig) {
+		c.req.userMsg = &ChatMessage{Role: RoleUser, Content: text}
+	}
 }

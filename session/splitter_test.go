@@ -23,6 +23,26 @@ func TestSentenceSplitter(t *testing.T) {
 		{"cjk", []string{"你好。再见"}, [][]string{{"你好。"}}, "再见"},
 		{"newline", []string{"one\ntwo"}, [][]string{{"one"}}, "two"},
 		{"no terminator", []string{"abc", "def"}, [][]string{nil, nil}, "abcdef"},
+		{"terminator split across deltas", []string{"你好\xe3\x80", "\x82再见"}, [][]string{nil, {"你好。"}}, "再见"},
+		{"quote split across deltas", []string{"He said “hi!\xe2\x80", "\x9d then"}, [][]string{nil, {"He said “hi!”"}}, "then"},
+		{
+			"long clause cut at its last comma",
+			[]string{strings.Repeat("word ", 20) + "and then, " + strings.Repeat("more ", 30)},
+			[][]string{{strings.Repeat("word ", 20) + "and then,"}},
+			strings.TrimSpace(strings.Repeat("more ", 30)),
+		},
+		{
+			"long clause without a comma cut at a space",
+			[]string{strings.Repeat("word ", 50)},
+			[][]string{{strings.TrimSpace(strings.Repeat("word ", 40))}},
+			strings.TrimSpace(strings.Repeat("word ", 10)),
+		},
+		{
+			"one long word cut where it is",
+			[]string{strings.Repeat("x", 250)},
+			[][]string{{strings.Repeat("x", maxSentence+1)}},
+			strings.Repeat("x", 250-maxSentence-1),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +78,11 @@ func FuzzSentenceSplitter(f *testing.F) {
 		if rest := s.flush(); rest != "" {
 			got = append(got, rest)
 		}
+		for _, g := range got {
+			if len(g) > maxSentence+16 {
+				t.Fatalf("sentence of %d bytes, over the bound: %q", len(g), g)
+			}
+		}
 		// Nothing but whitespace may be lost or reordered.
 		want := stripSpace(text)
 		var joined string
@@ -77,4 +102,24 @@ func stripSpace(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// Behaviour 14, the work: each byte is scanned about once however the text
+// is split, so 20,000 deltas without a sentence end cost linear time (the
+// old splitter scanned the whole pending text on every delta).
+func TestSplitterScansEachByteOnce(t *testing.T) {
+	for _, delta := range []string{"word ", "word, ", "w", "3.", "Dr. "} {
+		t.Run(delta, func(t *testing.T) {
+			var s sentenceSplitter
+			total := 0
+			for range 20000 {
+				s.push(delta)
+				total += len(delta)
+			}
+			s.flush()
+			if s.scanned > 2*total {
+				t.Errorf("scanned %d bytes for %d bytes of text", s.scanned, total)
+			}
+		})
+	}
 }

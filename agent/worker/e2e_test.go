@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -469,5 +470,62 @@ func TestLiveDirectJob(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// A burst of rooms on a real server meets a worker with room for two jobs
+// (load 0.2, threshold 0.7, a job guessed at 0.35): two rooms get its agent
+// and it turns the others down (or reports itself full before they are
+// offered), where without reservations all five were accepted on the one
+// measure of 0.2.
+func TestLiveBurstTakesOnlyWhatCapacityAllows(t *testing.T) {
+	s := testServer(t)
+	name := uniqueName("go-burst")
+	var logs lockedBuffer
+	w, err := New(s.url, s.key, s.secret, joinAndHold, WithAgentName(name),
+		WithLoad(func() float64 { return 0.2 }), WithStatusInterval(time.Hour),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cpus = 2
+	runWorker(t, w)
+	waitRegistered(t, w)
+	time.Sleep(time.Second) // the server adds a worker to dispatch a moment after answering its registration
+
+	rooms := make([]string, 5)
+	var wg sync.WaitGroup
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("%s-%d", name, i)
+		wg.Go(func() { s.createRoom(t, rooms[i], &livekit.RoomAgentDispatch{AgentName: name}) })
+	}
+	wg.Wait()
+	served := func() int {
+		n := 0
+		for _, r := range rooms {
+			res, err := s.rooms.ListParticipants(t.Context(), &livekit.ListParticipantsRequest{Room: r})
+			if err != nil {
+				continue
+			}
+			for _, p := range res.GetParticipants() {
+				if p.GetKind() == livekit.ParticipantInfo_AGENT {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(waitLimit)
+	for served() < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // a third agent, had one been accepted, would be in by now
+	n := served()
+	t.Logf("a burst of 5 rooms: %d got the agent; %d offers declined for capacity", n, strings.Count(logs.String(), "reason=full"))
+	if n != 2 {
+		t.Errorf("%d of 5 rooms got the agent, want 2\n%s", n, logs.String())
+	}
+	if w.ActiveJobs() != 2 {
+		t.Errorf("%d jobs running, want 2", w.ActiveJobs())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,8 @@ type fakeServer struct {
 	msgs    chan *livekit.WorkerMessage
 	regs    chan *livekit.RegisterWorkerRequest
 	noPong  bool
-	status  int // when not 0, refuse the upgrade with this HTTP status
+	status  int         // when not 0, refuse the upgrade with this HTTP status
+	refuse  atomic.Bool // while set, refuse upgrades with 503
 	handler sync.WaitGroup
 
 	mu    sync.Mutex
@@ -67,6 +69,10 @@ func (f *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.status != 0 {
 		http.Error(w, "refused", f.status)
+		return
+	}
+	if f.refuse.Load() {
+		http.Error(w, "refused", http.StatusServiceUnavailable)
 		return
 	}
 	up := websocket.Upgrader{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/livekit/protocol/livekit"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // EntryPoint runs one job. It is called on its own goroutine once the server
@@ -62,6 +63,8 @@ type config struct {
 	maxRetries        int
 	logger            *slog.Logger
 	dialer            *websocket.Dialer
+	httpAddr          string
+	collectors        []prometheus.Collector
 }
 
 // Defaults. The load threshold and status interval follow LiveKit Agents.
@@ -134,9 +137,12 @@ func WithRequestFunc(f RequestFunc) Option {
 	return func(c *config) error { c.request = f; return nil }
 }
 
-// WithLoad sets the load function, called every status interval; it should
-// return a value in [0, 1]. The default is jobs/max when WithMaxJobs is set,
-// and the machine's CPU use otherwise.
+// WithLoad sets the load function, called every status interval and before
+// each offer is answered; it should return a value in [0, 1]. The default is jobs/max when WithMaxJobs is set,
+// and otherwise the CPU the worker's container uses against its CPU quota
+// (cgroup v2 or v1, else the machine's /proc/stat), sampled every 0.5 s and
+// averaged over 2.5 s, as LiveKit Agents measures it. Whatever the load
+// function, each accepted job counts at once (see WithLoadThreshold).
 func WithLoad(f func() float64) Option {
 	return func(c *config) error {
 		if f == nil {
@@ -148,8 +154,17 @@ func WithLoad(f func() float64) Option {
 }
 
 // WithLoadThreshold sets the load at or above which the worker reports itself
-// full and declines offers (default 0.7). Use a value above 1 to never be
-// full by load.
+// full and declines offers (default 0.7). Until a job's cost shows in the
+// measured load, the job counts as the measured cost of the running jobs
+// (or, before any, the threshold over the CPUs, at most four), so a burst of
+// offers cannot all be accepted on one low measure. Use math.Inf(1) to never
+// be full by load (a development worker).
+//
+// livekit-server offers no job to a worker whose reported load is at or
+// above its own target load (ServerTargetLoad, 0.7 by default), whatever
+// the worker's threshold or status: a threshold above 0.7 only changes the
+// status the worker reports, and the worker logs a warning when it reports
+// itself available at or above 0.7.
 func WithLoadThreshold(t float64) Option {
 	return func(c *config) error {
 		if math.IsNaN(t) || t <= 0 {
@@ -234,6 +249,30 @@ func WithMaxRetries(n int) Option {
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.logger = l; return nil }
+}
+
+// WithHTTPAddr makes Run serve Handler (the health check at / and the
+// metrics at /metrics) on addr, host:port, for as long as it runs; port 0
+// picks a free port (see HTTPAddr). Empty, the default, serves nothing.
+func WithHTTPAddr(addr string) Option {
+	return func(c *config) error { c.httpAddr = addr; return nil }
+}
+
+// WithCollectors adds Prometheus collectors to the worker's registry, so
+// that /metrics serves them with the worker's own metrics: the sessions'
+// (agent/telemetry's SessionMetrics), or the program's. Each worker has a
+// registry of its own, with the Go runtime and process collectors; the
+// global registry is never used.
+func WithCollectors(cs ...prometheus.Collector) Option {
+	return func(c *config) error {
+		for _, col := range cs {
+			if col == nil {
+				return errors.New("worker: collectors: nil collector")
+			}
+		}
+		c.collectors = append(c.collectors, cs...)
+		return nil
+	}
 }
 
 // WithDialer sets the websocket dialer (proxy, TLS configuration, net dialer).

@@ -8,12 +8,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Worker registers with a LiveKit server as an agent worker and runs the jobs
@@ -27,28 +28,40 @@ type Worker struct {
 	entry     EntryPoint
 	cfg       config
 	log       *slog.Logger
-	cpu       *cpuSampler
+	load      loadKind
+	cpus      float64  // the CPUs the worker may use, for the first guess of a job's cost
+	cpu       *cpuLoad // the CPU sampler, when the load is the CPU's
+	settle    time.Duration
+	metrics   *workerMetrics
+	registry  *prometheus.Registry
 
-	mu        sync.Mutex
-	started   bool
-	draining  bool
-	closing   bool // Run is shutting down: no job may start any more
-	cancelRun context.CancelCauseFunc
-	done      chan struct{} // closed when Run returns
-	sess      *session      // the registered connection, nil while (re)connecting
-	lastLoad  float64
-	full      bool // last status sent
-	jobs      map[string]*runningJob
-	pending   map[string]chan *livekit.JobAssignment // accepted, awaiting assignment
-	changed   chan struct{}                          // closed and replaced when jobs or pending change
+	mu         sync.Mutex
+	started    bool
+	draining   bool
+	closing    bool // Run is shutting down: no job may start any more
+	cancelRun  context.CancelCauseFunc
+	done       chan struct{} // closed when Run returns
+	sess       *session      // the registered connection, nil while (re)connecting
+	lastLoad   float64       // the last measure
+	reported   float64       // the load last reported, with reservations
+	full       bool          // last status sent
+	overTarget bool          // last status was available at or above the server's target load
+	jobs       map[string]*runningJob
+	pending    map[string]chan *livekit.JobAssignment // accepted, awaiting assignment
+	changed    chan struct{}                          // closed and replaced when jobs or pending change
+	unsent     []*livekit.UpdateJobStatus             // job statuses not yet delivered, oldest first
+	httpAddr   string                                 // where the HTTP server listens, once it does
 
-	jobWG   sync.WaitGroup // job goroutines; Add only under mu while !closing
-	offerWG sync.WaitGroup // goroutines answering offers
+	statusMu sync.Mutex     // one worker status computed and sent at a time, so they go out in order
+	flushMu  sync.Mutex     // one flush of unsent job statuses at a time, so they go out in order
+	jobWG    sync.WaitGroup // job goroutines; Add only under mu while !closing
+	offerWG  sync.WaitGroup // goroutines answering offers
 }
 
 type runningJob struct {
-	job    *Job
-	cancel context.CancelCauseFunc
+	job     *Job
+	cancel  context.CancelCauseFunc
+	started time.Time
 }
 
 // errDrained ends Run once Drain has finished.
@@ -92,12 +105,31 @@ func New(url, apiKey, apiSecret string, entry EntryPoint, opts ...Option) (*Work
 		entry:     entry,
 		cfg:       cfg,
 		log:       log.With("agent_name", cfg.agentName),
+		cpus:      defaultCPUSource().cpus,
 		jobs:      make(map[string]*runningJob),
 		pending:   make(map[string]chan *livekit.JobAssignment),
 		changed:   make(chan struct{}),
 	}
-	if cfg.load == nil && cfg.maxJobs == 0 {
-		w.cpu = newCPUSampler()
+	switch {
+	case cfg.load != nil:
+		w.load, w.settle = loadUser, cfg.statusInterval
+	case cfg.maxJobs > 0:
+		w.load = loadJobs
+	default:
+		w.load, w.settle = loadCPU, cpuSettle
+		w.cpu = newCPULoad(defaultCPUSource())
+	}
+	w.registry = prometheus.NewRegistry()
+	for _, c := range append([]prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}, cfg.collectors...) {
+		if err := w.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("worker: metrics: %w", err)
+		}
+	}
+	if w.metrics, err = newWorkerMetrics(w, w.registry); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -168,12 +200,31 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer close(done)
 	defer cancel(nil)
 
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	if w.cfg.httpAddr != "" {
+		stopHTTP, err := w.serveHTTP(runCtx, &bg)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
+	if w.cpu != nil {
+		var once sync.Once
+		bg.Go(func() { // exits when runCtx is cancelled, just before Run returns
+			w.cpu.run(runCtx, func(err error) {
+				once.Do(func() { w.log.Warn("worker: cannot read the CPU use; load stays at its last value", "err", err) })
+			})
+		})
+	}
+
 	// Jobs keep the values of ctx but not its cancellation: they are
 	// cancelled one by one, after their status can still be reported.
 	jobBase := context.WithoutCancel(ctx)
 	err := w.connectLoop(runCtx, jobBase)
 	w.stopJobs(ErrStopped)
 	w.offerWG.Wait()
+	cancel(nil)
 	return err
 }
 
@@ -334,6 +385,8 @@ func (w *Worker) serve(ctx, jobBase context.Context, s *session) error {
 	w.mu.Lock()
 	w.sess = s
 	w.mu.Unlock()
+	// What the jobs could not report while the worker was away goes first.
+	w.flushJobStatuses(s)
 	defer func() {
 		w.mu.Lock()
 		if w.sess == s {
@@ -411,351 +464,6 @@ func (w *Worker) handleMessage(ctx, jobBase context.Context, s *session, data []
 		w.log.Debug("worker: ignoring server message", "type", fmt.Sprintf("%T", m))
 	}
 	return nil
-}
-
-// refusalLocked says why the worker cannot take another job, or "".
-func (w *Worker) refusalLocked() string {
-	switch {
-	case w.draining:
-		return "draining"
-	case w.closing:
-		return "stopping"
-	case w.cfg.maxJobs > 0 && len(w.jobs)+len(w.pending) >= w.cfg.maxJobs:
-		return "at max jobs"
-	case w.lastLoad >= w.cfg.loadThreshold:
-		return "load above threshold"
-	}
-	return ""
-}
-
-func (w *Worker) onOffer(ctx, jobBase context.Context, s *session, req *livekit.AvailabilityRequest) {
-	job := req.GetJob()
-	if job.GetId() == "" {
-		w.log.Warn("worker: availability request without a job id")
-		return
-	}
-	w.offerWG.Add(1)
-	go func() { // exits once the offer is declined, or its assignment came, timed out, or ctx ended
-		defer w.offerWG.Done()
-		w.answerOffer(ctx, jobBase, s, job)
-	}()
-}
-
-func (w *Worker) answerOffer(ctx, jobBase context.Context, s *session, job *livekit.Job) {
-	log := w.log.With("job_id", job.GetId(), "room", job.GetRoom().GetName())
-	decline := func(reason string) {
-		// Offers turned down on purpose are routine for a worker without
-		// a name, which is offered every new room.
-		level := slog.LevelInfo
-		if reason == "rejected" {
-			level = slog.LevelDebug
-		}
-		log.Log(ctx, level, "worker: declined job", "reason", reason)
-		_ = s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_Availability{
-			Availability: &livekit.AvailabilityResponse{JobId: job.GetId(), Available: false},
-		}})
-	}
-
-	w.mu.Lock()
-	reason := w.refusalLocked()
-	w.mu.Unlock()
-	if reason != "" {
-		decline(reason)
-		return
-	}
-
-	acc := Acceptance{}
-	if w.cfg.request != nil {
-		var err error
-		acc, err = w.callRequest(ctx, job)
-		if err != nil {
-			if errors.Is(err, ErrRejected) {
-				decline("rejected")
-			} else {
-				log.Warn("worker: request function failed", "err", err)
-				decline("request function failed")
-			}
-			return
-		}
-	}
-	if acc.Identity == "" {
-		acc.Identity = "agent-" + job.GetId()
-	}
-
-	ch := make(chan *livekit.JobAssignment, 1)
-	w.mu.Lock()
-	reason = w.refusalLocked()
-	if reason == "" && (w.pending[job.GetId()] != nil || w.jobs[job.GetId()] != nil) {
-		reason = "duplicate offer"
-	}
-	if reason == "" {
-		w.pending[job.GetId()] = ch
-		w.notifyLocked()
-	}
-	w.mu.Unlock()
-	if reason != "" {
-		decline(reason)
-		return
-	}
-	defer func() {
-		w.mu.Lock()
-		if w.pending[job.GetId()] == ch {
-			delete(w.pending, job.GetId())
-			w.notifyLocked()
-		}
-		w.mu.Unlock()
-	}()
-
-	err := s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_Availability{
-		Availability: &livekit.AvailabilityResponse{
-			JobId:                 job.GetId(),
-			Available:             true,
-			ParticipantIdentity:   acc.Identity,
-			ParticipantName:       acc.Name,
-			ParticipantMetadata:   acc.Metadata,
-			ParticipantAttributes: acc.Attributes,
-		},
-	}})
-	if err != nil {
-		log.Warn("worker: cannot accept job", "err", err)
-		return
-	}
-	t := time.NewTimer(w.cfg.assignmentTimeout)
-	defer t.Stop()
-	select {
-	case a := <-ch:
-		w.startJob(jobBase, s, job, a, acc)
-	case <-t.C:
-		log.Warn("worker: accepted job was not assigned in time", "timeout", w.cfg.assignmentTimeout)
-	case <-ctx.Done():
-	}
-}
-
-func (w *Worker) callRequest(ctx context.Context, job *livekit.Job) (acc Acceptance, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("worker: request function panicked: %v", r)
-		}
-	}()
-	return w.cfg.request(ctx, job)
-}
-
-func (w *Worker) onAssignment(a *livekit.JobAssignment) {
-	id := a.GetJob().GetId()
-	w.mu.Lock()
-	ch := w.pending[id]
-	w.mu.Unlock()
-	if ch == nil {
-		w.log.Warn("worker: assignment for a job not awaiting one", "job_id", id)
-		return
-	}
-	select {
-	case ch <- a:
-	default: // a second assignment for the same offer
-	}
-}
-
-func (w *Worker) onTermination(t *livekit.JobTermination) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if rj := w.jobs[t.GetJobId()]; rj != nil {
-		w.log.Info("worker: server terminated job", "job_id", t.GetJobId())
-		rj.cancel(ErrJobTerminated)
-	}
-}
-
-func (w *Worker) startJob(jobBase context.Context, s *session, offered *livekit.Job, a *livekit.JobAssignment, acc Acceptance) {
-	info := a.GetJob()
-	if info.GetId() != offered.GetId() {
-		info = offered
-	}
-	u := a.GetUrl()
-	if u == "" {
-		u = w.serverURL
-	}
-	j := &Job{Info: info, URL: u, Token: a.GetToken(), Participant: acc, WorkerID: s.workerID}
-	jctx, cancel := context.WithCancelCause(jobBase)
-	rj := &runningJob{job: j, cancel: cancel}
-
-	w.mu.Lock()
-	if w.closing {
-		w.mu.Unlock()
-		cancel(ErrStopped)
-		w.sendJobStatus(j.ID(), livekit.JobStatus_JS_FAILED, ErrStopped.Error())
-		return
-	}
-	w.jobs[j.ID()] = rj
-	w.jobWG.Add(1)
-	w.notifyLocked()
-	w.mu.Unlock()
-
-	go func() { // exits when the entry point returns
-		defer w.jobWG.Done()
-		w.runJob(jctx, rj)
-	}()
-}
-
-func (w *Worker) runJob(ctx context.Context, rj *runningJob) {
-	defer rj.cancel(nil)
-	j := rj.job
-	log := w.log.With("job", j)
-	w.sendJobStatus(j.ID(), livekit.JobStatus_JS_RUNNING, "")
-	log.Info("worker: job started")
-
-	err := w.callEntry(ctx, j)
-	status, reason := livekit.JobStatus_JS_SUCCESS, ""
-	var pe *PanicError
-	switch {
-	case err == nil:
-	case errors.As(err, &pe):
-		status, reason = livekit.JobStatus_JS_FAILED, pe.Error()
-		log.Error("worker: job panicked", "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
-	case errors.Is(context.Cause(ctx), ErrJobTerminated):
-		// Ending is what the server asked for.
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		status, reason = livekit.JobStatus_JS_FAILED, context.Cause(ctx).Error()
-	default:
-		status, reason = livekit.JobStatus_JS_FAILED, err.Error()
-	}
-	// Report before the job leaves the table, so that a drain waiting for
-	// the table to empty closes the connection only after the report.
-	w.sendJobStatus(j.ID(), status, reason)
-	w.mu.Lock()
-	delete(w.jobs, j.ID())
-	w.notifyLocked()
-	w.mu.Unlock()
-	if status == livekit.JobStatus_JS_SUCCESS {
-		log.Info("worker: job ended")
-	} else if pe == nil {
-		log.Warn("worker: job failed", "err", reason)
-	}
-}
-
-// PanicError is how a job that panicked ends: its entry point's panic value
-// and the goroutine's stack.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
-
-func (w *Worker) callEntry(ctx context.Context, j *Job) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-		}
-	}()
-	return w.entry(ctx, j)
-}
-
-func (w *Worker) sendJobStatus(id string, status livekit.JobStatus, reason string) {
-	w.mu.Lock()
-	s := w.sess
-	w.mu.Unlock()
-	if s == nil {
-		w.log.Debug("worker: not connected, job status not reported", "job_id", id, "status", status)
-		return
-	}
-	err := s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_UpdateJob{
-		UpdateJob: &livekit.UpdateJobStatus{JobId: id, Status: status, Error: reason},
-	}})
-	if err != nil {
-		w.log.Debug("worker: job status not reported", "job_id", id, "status", status, "err", err)
-	}
-}
-
-// statusLoop reports load and status every status interval and pings the
-// server every ping interval; it closes the connection when the server has
-// been silent longer than the ping timeout.
-func (w *Worker) statusLoop(ctx context.Context, s *session) {
-	status := time.NewTicker(w.cfg.statusInterval)
-	defer status.Stop()
-	ping := time.NewTicker(w.cfg.pingInterval)
-	defer ping.Stop()
-	w.sendStatus(s, true)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-status.C:
-			w.sendStatus(s, true)
-		case <-ping.C:
-			if silent := time.Since(s.lastHeard()); silent > w.cfg.pingTimeout {
-				w.log.Warn("worker: server silent, reconnecting", "silent", silent.Round(time.Millisecond))
-				s.close()
-				return
-			}
-			_ = s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_Ping{
-				Ping: &livekit.WorkerPing{Timestamp: time.Now().UnixMilli()},
-			}})
-		}
-	}
-}
-
-// sendStatus reports the worker's status; refresh measures the load anew,
-// otherwise the last measure is sent.
-func (w *Worker) sendStatus(s *session, refresh bool) {
-	var load float64
-	if refresh {
-		load = w.measureLoad()
-	}
-	w.mu.Lock()
-	if refresh {
-		w.lastLoad = load
-	}
-	load = w.lastLoad
-	full := w.refusalLocked() != ""
-	changed := full != w.full
-	w.full = full
-	jobs := len(w.jobs)
-	draining := w.draining
-	w.mu.Unlock()
-
-	st := livekit.WorkerStatus_WS_AVAILABLE
-	if full {
-		st = livekit.WorkerStatus_WS_FULL
-	}
-	if changed {
-		w.log.Info("worker: status changed", "status", st, "load", load, "jobs", jobs)
-	}
-	err := s.send(&livekit.WorkerMessage{Message: &livekit.WorkerMessage_UpdateWorker{
-		UpdateWorker: &livekit.UpdateWorkerStatus{
-			Status:   &st,
-			Load:     float32(load),
-			JobCount: uint32(jobs),
-			Draining: draining,
-		},
-	}})
-	if err != nil {
-		w.log.Debug("worker: status not reported", "err", err)
-	}
-}
-
-// measureLoad calls the load function (the user's, jobs/max, or CPU use).
-func (w *Worker) measureLoad() (load float64) {
-	switch {
-	case w.cfg.load != nil:
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					w.log.Error("worker: load function panicked", "panic", fmt.Sprint(r))
-					load = 0
-				}
-			}()
-			load = w.cfg.load()
-		}()
-	case w.cfg.maxJobs > 0:
-		w.mu.Lock()
-		load = float64(len(w.jobs)) / float64(w.cfg.maxJobs)
-		w.mu.Unlock()
-	default:
-		load = w.cpu.load()
-	}
-	if math.IsNaN(load) || load < 0 {
-		load = 0
-	}
-	return load
 }
 
 // permanentError is a connection failure that retrying cannot fix.

@@ -441,19 +441,6 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestParseCPULine(t *testing.T) {
-	total, idle, ok := parseCPULine("cpu  10 1 5 80 4 0 0 0 3 0")
-	if !ok || total != 100 || idle != 84 {
-		t.Errorf("parseCPULine = %d, %d, %v; want 100, 84, true", total, idle, ok)
-	}
-	if _, _, ok := parseCPULine("cpu0 1 2 3 4"); ok {
-		t.Error("per-core line accepted")
-	}
-	if l := newCPUSampler().load(); l < 0 || l > 1 {
-		t.Errorf("cpu load %v outside [0, 1]", l)
-	}
-}
-
 func TestRunAndDrain(t *testing.T) {
 	f := newFakeServer(t)
 	release := make(chan struct{})
@@ -496,29 +483,5 @@ func TestDirectJobValidates(t *testing.T) {
 	j, err := DirectJob("ws://x", "k", "s", "r", Acceptance{})
 	if err != nil || j.RoomName() != "r" || j.Participant.Identity != "agent-"+j.ID() || j.Token == "" {
 		t.Errorf("DirectJob = %+v, %v", j, err)
-	}
-}
-
-// A load asked for moments after the sampler was made (the status sent right
-// after registering) is the previous one, 0, not a reading of a few ticks;
-// once a whole window has passed, it is measured.
-func TestCPULoadWaitsForAWholeWindow(t *testing.T) {
-	if _, _, ok := readProcStat(); !ok {
-		t.Skip("no /proc/stat here")
-	}
-	now := time.Now()
-	c := newCPUSampler()
-	c.now = func() time.Time { return now }
-	c.last = 0.25 // as if a window had measured it
-	now = now.Add(minCPUWindow / 2)
-	if l := c.load(); l != 0.25 {
-		t.Errorf("load within the window = %v, want the previous 0.25", l)
-	}
-	// Pretend the window held 1000 ticks, 400 of them idle.
-	c.total -= 1000
-	c.idle -= 400
-	now = now.Add(minCPUWindow)
-	if l := c.load(); l < 0 || l > 1 || l == 0.25 {
-		t.Errorf("load after a whole window = %v, want a new reading in [0, 1]", l)
 	}
 }

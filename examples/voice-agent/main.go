@@ -2,6 +2,7 @@
 // built on this framework.
 //
 //	voice-agent start [flags]               run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
+//	voice-agent dev [flags]                 start for development: no load limit, debug logs, no drain
 //	voice-agent connect -room NAME [flags]  join one room directly, for development
 //	voice-agent chat [flags]                talk to the agent in the terminal, one line a turn
 //	voice-agent demo [-turns N] [-bench]    the agent and a simulated user talking in a room (default server ws://127.0.0.1:7880)
@@ -37,6 +38,7 @@ const usage = `usage: voice-agent <command> [flags]
 
 commands:
   start     run as a worker of LiveKit dispatch (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
+  dev       start for development: takes every job (load by jobs, never CPU), debug logs, stops at once
   connect   join one room directly: connect -room NAME
   chat      talk to the agent in the terminal: one line is one user turn
   demo      the agent and a simulated user that asks aloud, in a room on the local server: demo [-turns N] [-bench]
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "start":
 		return runStart(ctx, args[1:], stderr, getenv)
+	case "dev":
+		return runDev(ctx, args[1:], stderr, getenv)
 	case "connect":
 		return runConnect(ctx, args[1:], stderr, getenv)
 	case "chat":

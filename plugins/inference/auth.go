@@ -2,7 +2,6 @@ package inference
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -21,19 +20,11 @@ const (
 // credentials are the API key and secret the gateway token is signed with.
 type credentials struct {
 	key    string
-	secret string
+	secret secret
 }
 
-// LogValue redacts the secret, so credentials can be logged by accident
-// without leaking.
-func (c credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("api_key", c.key), slog.String("api_secret", "[redacted]"))
-}
-
-// String redacts the secret for %v and %s.
-func (c credentials) String() string {
-	return "credentials{api_key=" + c.key + " api_secret=[redacted]}"
-}
+// credentials, tokenSource and the types that hold them format and log
+// without the secret or the token (redact.go).
 
 // resolveCredentials picks the key and the secret, each from the options,
 // else LIVEKIT_INFERENCE_API_KEY/SECRET, else LIVEKIT_API_KEY/SECRET (the
@@ -41,14 +32,14 @@ func (c credentials) String() string {
 func resolveCredentials(cfg config) (credentials, error) {
 	c := credentials{
 		key:    firstNonEmpty(cfg.apiKey, os.Getenv("LIVEKIT_INFERENCE_API_KEY"), os.Getenv("LIVEKIT_API_KEY")),
-		secret: firstNonEmpty(cfg.apiSecret, os.Getenv("LIVEKIT_INFERENCE_API_SECRET"), os.Getenv("LIVEKIT_API_SECRET")),
+		secret: newSecret(firstNonEmpty(cfg.apiSecret.reveal(), os.Getenv("LIVEKIT_INFERENCE_API_SECRET"), os.Getenv("LIVEKIT_API_SECRET"))),
 	}
 	switch {
-	case c.key == "" && c.secret == "":
+	case c.key == "" && c.secret.isZero():
 		return c, fmt.Errorf("inference: missing API key and secret: use WithCredentials or set LIVEKIT_INFERENCE_API_KEY and LIVEKIT_INFERENCE_API_SECRET (or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)")
 	case c.key == "":
 		return c, fmt.Errorf("inference: missing API key: use WithCredentials or set LIVEKIT_INFERENCE_API_KEY (or LIVEKIT_API_KEY)")
-	case c.secret == "":
+	case c.secret.isZero():
 		return c, fmt.Errorf("inference: missing API secret: use WithCredentials or set LIVEKIT_INFERENCE_API_SECRET (or LIVEKIT_API_SECRET)")
 	}
 	return c, nil
@@ -70,7 +61,7 @@ type tokenSource struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	token   string // "Bearer <jwt>", ready for the header
+	token   secret // "Bearer <jwt>", ready for the header
 	refresh time.Time
 }
 
@@ -83,10 +74,10 @@ func (t *tokenSource) header() (string, error) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token != "" && now.Before(t.refresh) {
-		return t.token, nil
+	if !t.token.isZero() && now.Before(t.refresh) {
+		return t.token.reveal(), nil
 	}
-	jwt, err := auth.NewAccessToken(t.creds.key, t.creds.secret).
+	jwt, err := auth.NewAccessToken(t.creds.key, t.creds.secret.reveal()).
 		SetIdentity("agent").
 		SetInferenceGrant(&auth.InferenceGrant{Perform: true}).
 		SetValidFor(tokenTTL).
@@ -95,9 +86,9 @@ func (t *tokenSource) header() (string, error) {
 		// The error comes from the JWT library and names no secret.
 		return "", fmt.Errorf("inference: sign gateway token: %w", err)
 	}
-	t.token = "Bearer " + jwt
+	t.token = newSecret("Bearer " + jwt)
 	// ToJWT stamps nbf with its own clock; now is at most a few
 	// microseconds earlier, which only refreshes a hair sooner.
 	t.refresh = now.Add(tokenTTL - tokenRefresh)
-	return t.token, nil
+	return t.token.reveal(), nil
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -31,7 +34,7 @@ type (
 		FinishReason string   `json:"finish_reason"`
 	}
 	sseDelta struct {
-		Content      string        `json:"content"`
+		Content      deltaText     `json:"content"`
 		ToolCalls    []sseToolCall `json:"tool_calls"`
 		Audio        *sseAudio     `json:"audio"`
 		ExtraContent rawJSON       `json:"extra_content"`
@@ -52,14 +55,72 @@ type (
 		ExpiresAt  int64  `json:"expires_at"`
 	}
 	sseUsage struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		TotalTokens         int `json:"total_tokens"`
+		PromptTokens        tokenCount `json:"prompt_tokens"`
+		CompletionTokens    tokenCount `json:"completion_tokens"`
+		TotalTokens         tokenCount `json:"total_tokens"`
 		PromptTokensDetails *struct {
-			CachedTokens int `json:"cached_tokens"`
+			CachedTokens tokenCount `json:"cached_tokens"`
 		} `json:"prompt_tokens_details"`
 	}
 )
+
+// deltaText is a delta's content: a string, or a list of content parts
+// (some providers stream [{"type":"text","text":...}]), whose texts are
+// joined as the Python and Node clients flatten them. A value of another
+// type carries no text, as there.
+type deltaText string
+
+func (t *deltaText) UnmarshalJSON(b []byte) error {
+	switch b[0] { // encoding/json never passes an empty value
+	case 'n':
+		return nil // null, as encoding/json leaves a string
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = deltaText(s)
+	case '[':
+		var parts []json.RawMessage
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		for _, p := range parts {
+			var text string
+			if json.Unmarshal(p, &text) != nil {
+				var obj struct {
+					Text *string `json:"text"`
+				}
+				if json.Unmarshal(p, &obj) != nil || obj.Text == nil {
+					continue
+				}
+				text = *obj.Text
+			}
+			sb.WriteString(text)
+		}
+		*t = deltaText(sb.String())
+	default:
+		*t = ""
+	}
+	return nil
+}
+
+// tokenCount is a token count of the usage. Some providers write 100.0, or
+// a string; a metrics field never fails a stream, so anything that is not a
+// finite, non-negative number counts as 0.
+type tokenCount int
+
+func (n *tokenCount) UnmarshalJSON(b []byte) error {
+	s := string(bytes.Trim(b, `"`))
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f < 0 {
+		*n = 0
+		return nil
+	}
+	*n = tokenCount(math.Round(min(f, math.MaxInt32)))
+	return nil
+}
 
 // reset empties w for the next line, keeping the backing array of its
 // choices (encoding/json decodes into slice elements in place without
@@ -111,14 +172,33 @@ func (r *reusedString) UnmarshalJSON(b []byte) error {
 // order with <think> sections removed, tool calls accumulated and handed out
 // whole, usage merged and handed out once at the end.
 type decoder struct {
+	// maxChoices is how many choices the request asked for (n); 0 means
+	// the API's default, 1. A choice index only names a choice: it never
+	// sizes memory, and more distinct choices than asked for is an error.
+	maxChoices int
+	// tags are the model's think markers; zero means <think>...</think>.
+	tags thinkTags
+
 	w          sseChunk // reused between lines; see decodeLine
 	id         string
 	calls      []pendingCall // in arrival order
-	think      []thinkFilter // by choice index
+	choices    []choiceState // one per choice index seen, in arrival order
 	usage      *session.Usage
 	tier       string
 	sawContent bool // a chunk with content or tool calls was produced
 	done       bool // [DONE] or end of stream was handled
+}
+
+// choiceState is what the decoder keeps for one choice.
+type choiceState struct {
+	index int
+	think thinkFilter
+}
+
+// newDecoder returns the decoder of a response to a request for n choices
+// (0: the default, 1) from model.
+func newDecoder(model string, n int) decoder {
+	return decoder{maxChoices: n, tags: thinkTagsFor(model)}
 }
 
 // pendingCall is a tool call whose deltas are still arriving.
@@ -179,11 +259,11 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		if d.usage == nil {
 			d.usage = &session.Usage{}
 		}
-		d.usage.PromptTokens = max(d.usage.PromptTokens, u.PromptTokens)
-		d.usage.CompletionTokens = max(d.usage.CompletionTokens, u.CompletionTokens)
-		d.usage.TotalTokens = max(d.usage.TotalTokens, u.TotalTokens, d.usage.PromptTokens+d.usage.CompletionTokens)
+		d.usage.PromptTokens = max(d.usage.PromptTokens, int(u.PromptTokens))
+		d.usage.CompletionTokens = max(d.usage.CompletionTokens, int(u.CompletionTokens))
+		d.usage.TotalTokens = max(d.usage.TotalTokens, int(u.TotalTokens), d.usage.PromptTokens+d.usage.CompletionTokens)
 		if u.PromptTokensDetails != nil {
-			d.usage.CachedPromptTokens = max(d.usage.CachedPromptTokens, u.PromptTokensDetails.CachedTokens)
+			d.usage.CachedPromptTokens = max(d.usage.CachedPromptTokens, int(u.PromptTokensDetails.CachedTokens))
 		}
 	}
 	return nil
@@ -193,13 +273,17 @@ func (d *decoder) choice(c *sseChoice, out *[]session.ChatChunk) error {
 	if c.Index < 0 {
 		return fmt.Errorf("inference: malformed stream chunk: choice index %d", c.Index)
 	}
+	st, err := d.stateOf(c.Index)
+	if err != nil {
+		return err
+	}
 	ch := session.ChatChunk{RequestID: d.id, Index: c.Index}
 	if c.Logprobs != nil {
 		ch.Logprobs = json.RawMessage(c.Logprobs)
 	}
 	dl := &c.Delta
 	if dl.Content != "" {
-		ch.Content = d.thinkFor(c.Index).push(dl.Content)
+		ch.Content = st.think.push(string(dl.Content))
 	}
 	for i := range dl.ToolCalls {
 		if err := d.toolDelta(c.Index, &dl.ToolCalls[i], &ch); err != nil {
@@ -304,14 +388,13 @@ func (d *decoder) complete(i int, ch *session.ChatChunk) {
 }
 
 // appendTo adds the call to ch. FunctionCall.ID is left empty: the session
-// gives chat items their ids when it adds them (ChatContext.Add). A tool
-// call's extra_content (Gemini's thought signature) rides on the chunk's
-// ExtraContent when the delta had none of its own.
+// gives chat items their ids when it adds them (ChatContext.Add). The
+// call's own extra_content (Gemini's thought signature) stays on it, for
+// the session to keep in history and the next request to send back.
 func (p *pendingCall) appendTo(ch *session.ChatChunk) {
-	ch.ToolCalls = append(ch.ToolCalls, session.FunctionCall{CallID: p.id, Name: p.name, Arguments: string(p.args)})
-	if ch.ExtraContent == nil && p.extra != nil {
-		ch.ExtraContent = p.extra
-	}
+	ch.ToolCalls = append(ch.ToolCalls, session.FunctionCall{
+		CallID: p.id, Name: p.name, Arguments: string(p.args), ExtraContent: p.extra,
+	})
 }
 
 // flushChoice moves every pending call of a choice onto ch, in index order,
@@ -334,8 +417,8 @@ func (d *decoder) flushChoice(choice int, ch *session.ChatChunk) {
 	}
 	clear(d.calls[len(kept):])
 	d.calls = kept
-	if choice < len(d.think) {
-		ch.Content += d.think[choice].flush()
+	if st := d.findState(choice); st != nil {
+		ch.Content += st.think.flush()
 	}
 }
 
@@ -350,9 +433,9 @@ func (d *decoder) flush(out *[]session.ChatChunk) {
 	for _, p := range d.calls {
 		choices[p.choice] = true
 	}
-	for i := range d.think {
-		if d.think[i].holding() {
-			choices[i] = true
+	for i := range d.choices {
+		if d.choices[i].think.holding() {
+			choices[d.choices[i].index] = true
 		}
 	}
 	for _, c := range slices.Sorted(maps.Keys(choices)) {
@@ -383,11 +466,27 @@ func (d *decoder) emit(ch session.ChatChunk, out *[]session.ChatChunk) {
 	*out = append(*out, ch)
 }
 
-func (d *decoder) thinkFor(choice int) *thinkFilter {
-	for len(d.think) <= choice {
-		d.think = append(d.think, thinkFilter{})
+// stateOf returns the state of a choice, adding it when it is new and the
+// request asked for that many choices.
+func (d *decoder) stateOf(index int) (*choiceState, error) {
+	if st := d.findState(index); st != nil {
+		return st, nil
 	}
-	return &d.think[choice]
+	limit := max(d.maxChoices, 1)
+	if len(d.choices) >= limit {
+		return nil, fmt.Errorf("inference: malformed stream chunk: choice index %d: more choices than the %d asked for", index, limit)
+	}
+	d.choices = append(d.choices, choiceState{index: index, think: d.tags.filter()})
+	return &d.choices[len(d.choices)-1], nil
+}
+
+func (d *decoder) findState(index int) *choiceState {
+	for i := range d.choices {
+		if d.choices[i].index == index {
+			return &d.choices[i]
+		}
+	}
+	return nil
 }
 
 func echo(line []byte) []byte {

@@ -3,6 +3,9 @@ package inference
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -11,10 +14,10 @@ import (
 	"github.com/livekit-go/agents/session"
 )
 
-// decodeAll feeds data payloads to a decoder and ends the stream as a
-// missing [DONE] would.
+// decodeAll feeds data payloads to a decoder of a request for two choices
+// and ends the stream as a missing [DONE] would.
 func decodeAll(lines ...string) ([]session.ChatChunk, error) {
-	var d decoder
+	d := newDecoder("openai/gpt-4.1-mini", 2)
 	var out []session.ChatChunk
 	for _, l := range lines {
 		if err := d.decodeLine([]byte(l), &out); err != nil {
@@ -123,7 +126,7 @@ func TestDecode(t *testing.T) {
 		want: []session.ChatChunk{
 			{Audio: &session.AudioDelta{ID: "au_1", Data: "AAAA", Transcript: "hi", ExpiresAt: 1700000000}},
 			{Content: "x", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"sig"}}`)},
-			{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{{CallID: "t", Name: "f", Arguments: "{}"}}, ExtraContent: json.RawMessage(`{"google":{"thought_signature":"s2"}}`)},
+			{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{{CallID: "t", Name: "f", Arguments: "{}", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"s2"}}`)}}},
 		},
 	}, {
 		name: "usage in parts, cached tokens and service tier, delivered once at the end",
@@ -194,15 +197,29 @@ func TestThinkFilter(t *testing.T) {
 }
 
 // FuzzDecodeChunk feeds arbitrary data lines to the decoder: it must never
-// panic, an error must say what was wrong, and tool calls come out whole.
+// panic, an error must say what was wrong, tool calls come out whole, and
+// the choices it keeps are bounded by the n asked for, whatever their
+// index.
 func FuzzDecodeChunk(f *testing.F) {
 	f.Add([]byte(`{"id":"c","choices":[{"index":0,"delta":{"content":"<think>x</think>y"}}]}`), []byte(`[DONE]`))
 	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`), []byte(`{"choices":[{"index":0,"delta":null,"finish_reason":"tool_calls"}]}`))
 	f.Add([]byte(`{"error":{"message":"x","code":503}}`), []byte(``))
 	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":{"cached_tokens":1}}}`), []byte(`{`))
 	f.Add([]byte(`{"choices":[{"index":3,"delta":{"audio":{"id":"a"}},"logprobs":{}}]}`), []byte(`null`))
+	// The decode paths of issue 9: content parts, float and string usage,
+	// huge choice indexes, each call's extra_content, other think tags.
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a"},"b",{"x":1},7]}}]}`), []byte(`{"choices":[{"index":0,"delta":{"content":{"text":"c"}}}]}`))
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":100.0,"completion_tokens":"7","total_tokens":1e400,"prompt_tokens_details":{"cached_tokens":-1}}}`), []byte(`[DONE]`))
+	f.Add([]byte(`{"choices":[{"index":4194304,"delta":{"content":"x"}},{"index":2000000000,"delta":{}}]}`), []byte(`{"choices":[{"index":9223372036854775807,"delta":{"content":"y"}}]}`))
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"s"}}},{"index":1,"id":"b","function":{"name":"g"},"extra_content":null}]}}]}`), []byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"extra_content":{"xai":1}}]},"finish_reason":"stop"}]}`))
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"<|channel>thought a<chan"}}]}`), []byte(`{"choices":[{"index":0,"delta":{"content":"nel|>b"},"finish_reason":"stop"}]}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		var d decoder
+		n := len(a) % 4 // the n asked for; 0 is the default, 1
+		model := "openai/gpt-4.1-mini"
+		if len(b)%2 == 1 {
+			model = "google/gemma-4-31b-it"
+		}
+		d := newDecoder(model, n)
 		var out []session.ChatChunk
 		for _, line := range [][]byte{a, b} {
 			if err := d.decodeLine(line, &out); err != nil {
@@ -214,6 +231,9 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 		d.flush(&out)
 		d.flush(&out) // idempotent
+		if limit := max(n, 1); len(d.choices) > limit {
+			t.Fatalf("%d choices kept, %d asked for", len(d.choices), max(n, 1))
+		}
 		for _, c := range out {
 			if c.Index < 0 {
 				t.Fatalf("negative choice index %d", c.Index)
@@ -222,6 +242,12 @@ func FuzzDecodeChunk(f *testing.F) {
 				if fc.ID != "" {
 					t.Fatalf("tool call ID set by the decoder: %+v", fc)
 				}
+				if fc.ExtraContent != nil && !json.Valid(fc.ExtraContent) {
+					t.Fatalf("extra_content %q is not JSON", fc.ExtraContent)
+				}
+			}
+			if u := c.Usage; u != nil && (u.PromptTokens < 0 || u.CompletionTokens < 0 || u.TotalTokens < 0 || u.CachedPromptTokens < 0) {
+				t.Fatalf("negative usage %+v", u)
 			}
 		}
 	})
@@ -246,6 +272,10 @@ func FuzzFastParse(f *testing.F) {
 		`{"choices":[{"index":0,"delta":{"content":"a"}}]} x`,
 		`{"choices":[{"index":0,"delta":{"content":"a	b"}}]}`,
 		`{"a":tru,"choices":[]}`,
+		`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a"}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":"a","content":null}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":null,"content":7}}]}`,
+		`{"choices":[{"index":2000000000,"delta":{"content":"x"}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -272,4 +302,184 @@ func FuzzFastParse(f *testing.F) {
 			t.Fatalf("fastParse differs from encoding/json on %s (-fast +json):\n%s", line, diff)
 		}
 	})
+}
+
+// TestThinkFilterResetsAtChoiceEnd: an unterminated think section ends with
+// its choice; what the choice sends after its finish_reason is content,
+// and the other choices are not touched.
+func TestThinkFilterResetsAtChoiceEnd(t *testing.T) {
+	got, err := decodeAll(
+		`{"choices":[{"index":0,"delta":{"content":"<think>cut off by max_tokens"}},{"index":1,"delta":{"content":"<think>b"}}]}`,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}`,
+		`{"choices":[{"index":0,"delta":{"content":"after the end"}},{"index":1,"delta":{"content":"</think>B"}}]}`,
+		`{"choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}`,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []session.ChatChunk{
+		{FinishReason: "length"},
+		{Content: "after the end"},
+		{Index: 1, Content: "B"},
+		{Index: 1, FinishReason: "stop"},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("chunks (-got +want):\n%s", diff)
+	}
+}
+
+// TestThinkTagsPerModel: a model whose reasoning comes between other
+// markers (google/gemma-4-31b-it's channel markers, as the references map
+// them) has them removed, also when split across deltas; other models keep
+// that text.
+func TestThinkTagsPerModel(t *testing.T) {
+	deltas := []string{"<|chan", "nel>thought The user greets; greet back.<chan", "nel|>Hello", " there. <think>x</think>"}
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		for _, d := range deltas {
+			s.content(d)
+		}
+		s.finish("stop")
+		s.done()
+	})
+	for model, want := range map[string]string{
+		"google/gemma-4-31b-it": "Hello there. <think>x</think>",
+		"openai/gpt-4.1-mini":   "<|channel>thought The user greets; greet back.<channel|>Hello there. ",
+	} {
+		st, err := newGWModelFor(t, model, srv.URL).Chat(t.Context(), gwRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := drain(t, st)
+		st.Close()
+		if d.err != nil || d.content != want {
+			t.Errorf("%s: content %q, %v; want %q", model, d.content, d.err, want)
+		}
+	}
+}
+
+func TestThinkFilterCustomTags(t *testing.T) {
+	in := "a<|channel>thoughtb<channel|>c<|channel>thoughtd<channel|>e"
+	for i := 0; i <= len(in); i++ {
+		for j := i; j <= len(in); j++ {
+			f := thinkTagsFor("google/gemma-4-31b-it").filter()
+			if got := f.push(in[:i]) + f.push(in[i:j]) + f.push(in[j:]) + f.flush(); got != "ace" {
+				t.Fatalf("cut at %d,%d: got %q, want %q", i, j, got, "ace")
+			}
+		}
+	}
+}
+
+// TestChoiceIndexDoesNotSizeMemory: a choice index only names a choice; a
+// huge one costs no memory (it took ~470 MiB at 4194304 and would crash a
+// worker at 2000000000). More distinct choices than the request asked for
+// is a protocol error.
+func TestChoiceIndexDoesNotSizeMemory(t *testing.T) {
+	for _, idx := range []int{4194304, 2000000000} {
+		line := fmt.Sprintf(`{"choices":[{"index":%d,"delta":{"content":"<think>x</think>hi"}}]}`, idx)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		got, err := decodeAll(line, fmt.Sprintf(`{"choices":[{"index":%d,"delta":{},"finish_reason":"stop"}]}`, idx))
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("index %d: decoding allocated %d bytes", idx, n)
+		}
+		want := []session.ChatChunk{{Index: idx, Content: "hi"}, {Index: idx, FinishReason: "stop"}}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("index %d: chunks (-got +want):\n%s", idx, diff)
+		}
+	}
+
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.content("a")
+		s.data(`{"id":"chatcmpl-1","choices":[{"index":4194304,"delta":{"content":"b"}}]}`)
+		s.done()
+	})
+	for _, tc := range []struct {
+		n       int
+		wantErr string
+	}{
+		{0, "choice index 4194304: more choices than the 1 asked for"}, // n unset: 1
+		{2, ""},
+	} {
+		var opts []Option
+		if tc.n > 0 {
+			opts = append(opts, WithModelOptions(ModelOptions{N: new(tc.n)}))
+		}
+		st, err := newGWModel(t, srv.URL, opts...).Chat(t.Context(), gwRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := drain(t, st)
+		st.Close()
+		if tc.wantErr == "" && d.err != nil || tc.wantErr != "" && (d.err == nil || !strings.Contains(d.err.Error(), tc.wantErr)) {
+			t.Errorf("n=%d: err = %v, want %q", tc.n, d.err, tc.wantErr)
+		}
+	}
+}
+
+// TestContentAsListOfParts: content streamed as a list of parts is
+// flattened to its text, as the Python and Node clients do, through the
+// whole client.
+func TestContentAsListOfParts(t *testing.T) {
+	got, err := decodeAll(
+		`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hel"},{"type":"text","text":"lo"}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":["plain", {"type":"image_url","image_url":{}}, {"type":"text","text":""}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":[]}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":7}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"<think>x</think>!"}]},"finish_reason":"stop"}]}`,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []session.ChatChunk{{Content: "Hel"}, {Content: "lo"}, {Content: "plain"}, {Content: "!", FinishReason: "stop"}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		// "Hel" and "lo" are one delta.
+		want = []session.ChatChunk{{Content: "Hello"}, {Content: "plain"}, {Content: "!", FinishReason: "stop"}}
+		if diff2 := cmp.Diff(got, want); diff2 != "" {
+			t.Errorf("chunks (-got +want):\n%s", diff2)
+		}
+	}
+
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.content("A ")
+		s.data(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"list"}]}}]}`)
+		s.finish("stop")
+		s.done()
+	})
+	st, err := newGWModel(t, srv.URL).Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := drain(t, st)
+	st.Close()
+	if d.err != nil || d.content != "A list" {
+		t.Errorf("content %q, %v; want %q", d.content, d.err, "A list")
+	}
+}
+
+// TestUsageWithFloatCounts: token counts written as floats (100.0) or
+// strings do not fail the stream over a metrics field.
+func TestUsageWithFloatCounts(t *testing.T) {
+	got, err := decodeAll(
+		`{"choices":[{"index":0,"delta":{"content":"a"}}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":100.0,"completion_tokens":20.0,"total_tokens":1.2e2,"prompt_tokens_details":{"cached_tokens":"64"}}}`,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []session.ChatChunk{{Content: "a"}, {Usage: &session.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120, CachedPromptTokens: 64}}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("chunks (-got +want):\n%s", diff)
+	}
+	got, err = decodeAll(`{"choices":[],"usage":{"prompt_tokens":null,"completion_tokens":-3,"total_tokens":{"x":1}}}`)
+	if err != nil || len(got) != 1 || *got[0].Usage != (session.Usage{}) {
+		t.Errorf("odd usage: %+v, %v; want zero counts and no error", got, err)
+	}
 }

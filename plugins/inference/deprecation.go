@@ -14,7 +14,7 @@ import (
 var warnUserOnce sync.Once
 
 // warnDeprecated logs, once per process, that a request sets the deprecated
-// user option. It belongs after validateOptions, so that a request rejected
+// user option. It belongs after validateSent, so that a request rejected
 // for other reasons does not warn.
 func (m *Model) warnDeprecated(next Handler) Handler {
 	return func(ctx context.Context, r *Request) (session.LLMStream, error) {

@@ -139,7 +139,7 @@ func (p *jsonParser) delta(d *sseDelta) bool {
 		}
 		switch string(key) {
 		case "content":
-			if !p.null() && !p.string(&d.Content) {
+			if !p.null() && !p.string((*string)(&d.Content)) {
 				return false
 			}
 		case "extra_content":

@@ -587,22 +587,59 @@ func TestFaultPlainJSONErrorWith200(t *testing.T) {
 	}
 }
 
+// TestFaultErrorEventAfterKeepAlives: an error event after SSE comments
+// (or event:/id: fields) is read whole: one request, the provider's message
+// and code in the *APIError, and a client error is not retried. (go-openai
+// collected the comments and prepended them to the event, which made it
+// unreadable and retryable.)
 func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
-	// go-openai cannot parse an error event together with comments it has
-	// collected before it; the stream still ends in a stream *APIError.
-	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		s := startSSE(w)
-		s.raw(": keep-alive\n\n")
-		s.data(`{"error":{"message":"overloaded"}}`)
-	})
-	st, err := newGWModel(t, srv.URL, WithMaxRetries(0)).Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
+	const invalid = `{"error":{"type":"invalid_request_error","message":"Invalid 'messages[1].content': string too long.","param":"messages","code":"string_above_max_length"}}`
+	tests := []struct {
+		name      string
+		before    string // what precedes the error event
+		event     string
+		content   bool // content before the event
+		wantMsg   string
+		wantCode  string
+		wantRetry bool
+	}{
+		{"keep-alive then client error", ": keep-alive\n\n", invalid, false, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
+		{"comments, event and id fields", ": ping\n\n:\nevent: error\nid: 7\n", invalid, false, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
+		{"keep-alive after content", ": keep-alive\n\n", invalid, true, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
+		{"error as a string", ": keep-alive\n\n", `{"error":"model overloaded"}`, false, "model overloaded", "", true},
+		{"error without a message", ": keep-alive\n\n", `{"error":{"code":"rate_limited","status":429}}`, false, `{"code":"rate_limited","status":429}`, "rate_limited", true},
+		{"spaces in the prefix", ": keep-alive\n\n", `{ "error" : {"message":"bad","type":"invalid_request_error"}}`, false, "bad", "", false},
 	}
-	defer st.Close()
-	d := drain(t, st)
-	var ae *APIError
-	if !errors.As(d.err, &ae) || !ae.InStream {
-		t.Fatalf("err = %v, want a stream *APIError", d.err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				s := startSSE(w)
+				if tt.content {
+					s.content("Hi")
+				}
+				s.raw(tt.before)
+				s.data(tt.event)
+			})
+			st, err := newGWModel(t, srv.URL, WithMaxRetries(3)).Chat(t.Context(), gwRequest())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			d := drain(t, st)
+			var ae *APIError
+			if !errors.As(d.err, &ae) || !ae.InStream {
+				t.Fatalf("err = %v, want a stream *APIError", d.err)
+			}
+			if ae.Message != tt.wantMsg || ae.Code != tt.wantCode || ae.Retryable() != tt.wantRetry {
+				t.Errorf("APIError message %q code %q retryable %v; want %q, %q, %v", ae.Message, ae.Code, ae.Retryable(), tt.wantMsg, tt.wantCode, tt.wantRetry)
+			}
+			if want := 1; !tt.wantRetry || tt.content {
+				if n := srv.count(); n != want {
+					t.Errorf("requests = %d, want %d", n, want)
+				}
+			} else if n := srv.count(); n != 4 {
+				t.Errorf("requests = %d, want 4 (retried)", n)
+			}
+		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -23,10 +22,6 @@ const (
 	defaultGatewayURL = "https://agent-gateway.livekit.cloud/v1"
 	stagingGatewayURL = "https://agent-gateway.staging.livekit.cloud/v1"
 )
-
-// userAgent names this project and the Go runtime, so gateway operators can
-// tell this client apart from the Python and Node ones.
-var userAgent = "livekit-go-agents/0.1 " + runtime.Version()
 
 // gateway sends requests to LiveKit Inference: go-openai's streaming client
 // over a tuned transport, with the gateway's auth, headers, timeouts and
@@ -44,7 +39,15 @@ type gateway struct {
 	firstByte   time.Duration
 	idleTimeout time.Duration
 	backoffBase time.Duration
+	// drainWait bounds how long the end of an HTTP/1.1 body is awaited
+	// after [DONE] (see watchedBody.drain); tests lengthen it.
+	drainWait time.Duration
 }
+
+// defaultDrainWait is drainWait's default: a server ends the body right
+// after [DONE]; one that does not costs at most this at the end of the
+// stream, and then its connection.
+const defaultDrainWait = 50 * time.Millisecond
 
 // newGateway resolves the URL and credentials (options, then environment)
 // and builds the HTTP stack.
@@ -73,6 +76,7 @@ func newGateway(cfg config) (*gateway, error) {
 		firstByte:   cfg.firstByte,
 		idleTimeout: cfg.idleTimeout,
 		backoffBase: defaultBackoffBase,
+		drainWait:   defaultDrainWait,
 	}
 	if g.logger == nil {
 		g.logger = slog.Default()
@@ -105,40 +109,21 @@ func resolveBaseURL(opt string) string {
 	return defaultGatewayURL
 }
 
-// setHeaders puts auth and the gateway headers on req. The job ids come from
-// the request's context (session.WithJobInfo).
+// setHeaders puts auth and the gateway headers on req (setGatewayHeaders).
 func (g *gateway) setHeaders(req *http.Request) error {
-	tok, err := g.tokens.header()
-	if err != nil {
-		return err
-	}
-	h := req.Header
-	h["Authorization"] = []string{tok}
-	h["User-Agent"] = []string{userAgent}
-	if g.provider != "" {
-		h["X-Livekit-Inference-Provider"] = []string{g.provider}
-	}
-	if g.priority != "" {
-		h["X-Livekit-Inference-Priority"] = []string{g.priority}
-	}
-	if info, ok := session.JobInfoFrom(req.Context()); ok {
-		if info.RoomID != "" {
-			h["X-Livekit-Room-Id"] = []string{info.RoomID}
-		}
-		if info.JobID != "" {
-			h["X-Livekit-Job-Id"] = []string{info.JobID}
-		}
-		if info.AgentID != "" {
-			h["X-Livekit-Agent-Id"] = []string{info.AgentID}
-		}
-	}
-	return nil
+	return setGatewayHeaders(req.Context(), req.Header, g.tokens, g.provider, g.priority)
 }
 
 // send opens the stream of r: its first attempt (and retries) happen here,
 // so that an HTTP error is returned by Chat rather than by the first Recv.
 func (g *gateway) send(ctx context.Context, r *Request) (session.LLMStream, error) {
-	s := &stream{g: g, ctx: ctx, model: r.Model, start: time.Now(), closed: make(chan struct{})}
+	s := &stream{
+		g: g, ctx: ctx, model: r.Model, start: time.Now(), closed: make(chan struct{}),
+		extraHeaders: r.Options.ExtraHeaders, extraQuery: r.Options.ExtraQuery,
+	}
+	if r.Options.N != nil {
+		s.n = *r.Options.N
+	}
 	body, err := buildBody(r)
 	if err != nil {
 		s.finish(err)

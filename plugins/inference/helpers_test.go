@@ -60,13 +60,19 @@ func (s *gwServer) count() int {
 // immediate backoff, so that fault tests run fast without asserting on time.
 func newGWModel(t *testing.T, url string, opts ...Option) *Model {
 	t.Helper()
+	return newGWModelFor(t, "openai/gpt-4.1-mini", url, opts...)
+}
+
+// newGWModelFor is newGWModel for another model.
+func newGWModelFor(t *testing.T, model, url string, opts ...Option) *Model {
+	t.Helper()
 	base := []Option{
 		WithBaseURL(url),
 		WithCredentials(gwTestKey, gwTestSecret),
 		WithTimeouts(2*time.Second, 2*time.Second),
 		WithLogger(slog.New(slog.DiscardHandler)),
 	}
-	m, err := NewLLM("openai/gpt-4.1-mini", append(base, opts...)...)
+	m, err := NewLLM(model, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("NewLLM: %v", err)
 	}

@@ -31,7 +31,7 @@ type config struct {
 	priority    string
 	baseURL     string
 	apiKey      string
-	apiSecret   string
+	apiSecret   secret
 	httpClient  *http.Client
 	logger      *slog.Logger
 	middleware  []Middleware
@@ -60,7 +60,7 @@ func WithBaseURL(url string) Option { return func(c *config) { c.baseURL = url }
 // WithCredentials sets the API key and secret the gateway token is signed
 // with, overriding the environment.
 func WithCredentials(apiKey, apiSecret string) Option {
-	return func(c *config) { c.apiKey, c.apiSecret = apiKey, apiSecret }
+	return func(c *config) { c.apiKey, c.apiSecret = apiKey, newSecret(apiSecret) }
 }
 
 // WithModelOptions sets the persistent model options.
@@ -130,7 +130,7 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	if cfg.optionsErr != nil {
 		return nil, cfg.optionsErr
 	}
-	if err := cfg.options.Validate(); err != nil {
+	if err := cfg.options.ValidateFor(model); err != nil {
 		return nil, err
 	}
 	switch cfg.priority {
@@ -154,11 +154,16 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	opt := cfg.options.clone()
 	m.persistent.Store(&opt)
 
+	// The order is DESIGN.md's: merge, model rules, validate what will be
+	// sent, tool rules, then the user's steps. Only what no rule can make
+	// right (Extra shadowing a typed option, a bad header name) is checked
+	// before the rules.
 	steps := []Middleware{
 		m.mergeOptions,
-		validateOptions,
-		m.warnDeprecated,
+		checkOptionKeys,
 		m.applyModelRules,
+		validateSent,
+		m.warnDeprecated,
 		applyToolRules,
 	}
 	steps = append(steps, cfg.middleware...)
@@ -184,12 +189,13 @@ func (m *Model) ModelOptions() ModelOptions {
 }
 
 // SetModelOptions replaces the persistent model options; requests already
-// started keep the ones they began with.
+// started keep the ones they began with. The options are checked as the
+// model would be sent them (ModelOptions.ValidateFor).
 func (m *Model) SetModelOptions(o ModelOptions) error {
 	if m.err != nil {
 		return m.err
 	}
-	if err := o.Validate(); err != nil {
+	if err := o.ValidateFor(m.model); err != nil {
 		return err
 	}
 	o = o.clone()
@@ -210,7 +216,7 @@ func (m *Model) Chat(ctx context.Context, req session.ChatRequest) (session.LLMS
 	}
 	if !req.ToolChoice.IsZero() {
 		tc := req.ToolChoice
-		call.ToolChoice = &tc
+		call.ToolChoice, call.AllowedTools = &tc, nil
 	}
 	if req.ParallelToolCalls != nil {
 		v := *req.ParallelToolCalls
@@ -241,10 +247,24 @@ func (m *Model) mergeOptions(next Handler) Handler {
 	}
 }
 
-// validateOptions rejects invalid effective options before anything is sent.
-func validateOptions(next Handler) Handler {
+// checkOptionKeys rejects, before the model rules, what no rule makes
+// right: Extra keys that shadow a typed option or the request's own keys,
+// and extra headers that cannot be written.
+func checkOptionKeys(next Handler) Handler {
 	return func(ctx context.Context, r *Request) (session.LLMStream, error) {
-		if err := r.Options.Validate(); err != nil {
+		if err := r.Options.checkKeys(); err != nil {
+			return nil, err
+		}
+		return next(ctx, r)
+	}
+}
+
+// validateSent rejects invalid options after the model rules, so that only
+// what will be sent is checked: the rules every model shares, then the
+// provider's limits. An error here sends nothing.
+func validateSent(next Handler) Handler {
+	return func(ctx context.Context, r *Request) (session.LLMStream, error) {
+		if err := r.Options.checkSent(r.Model); err != nil {
 			return nil, err
 		}
 		return next(ctx, r)
@@ -263,12 +283,12 @@ func (m *Model) applyModelRules(next Handler) Handler {
 	}
 }
 
-// applyToolRules drops tool_choice and parallel_tool_calls from a request
-// without tools.
+// applyToolRules drops tool_choice (either form) and parallel_tool_calls
+// from a request without tools.
 func applyToolRules(next Handler) Handler {
 	return func(ctx context.Context, r *Request) (session.LLMStream, error) {
 		if len(r.Tools) == 0 {
-			r.Options.ToolChoice = nil
+			r.Options.ToolChoice, r.Options.AllowedTools = nil, nil
 			r.Options.ParallelToolCalls = nil
 		}
 		return next(ctx, r)

@@ -45,31 +45,6 @@ var modelRules = []modelRule{
 	},
 }
 
-// clearers unset the option with a wire key and report whether it was set.
-// Only the keys a rule strips need one.
-var clearers = map[string]func(o *ModelOptions) bool{
-	keyTemperature:      func(o *ModelOptions) bool { return clear1(&o.Temperature) },
-	keyTopP:             func(o *ModelOptions) bool { return clear1(&o.TopP) },
-	keyPresencePenalty:  func(o *ModelOptions) bool { return clear1(&o.PresencePenalty) },
-	keyFrequencyPenalty: func(o *ModelOptions) bool { return clear1(&o.FrequencyPenalty) },
-	keyLogprobs:         func(o *ModelOptions) bool { return clear1(&o.Logprobs) },
-	keyTopLogprobs:      func(o *ModelOptions) bool { return clear1(&o.TopLogprobs) },
-	keyN:                func(o *ModelOptions) bool { return clear1(&o.N) },
-	keyStop:             func(o *ModelOptions) bool { return clear1(&o.Stop) },
-	keyReasoningEffort:  func(o *ModelOptions) bool { return clear1(&o.ReasoningEffort) },
-	keyLogitBias: func(o *ModelOptions) bool {
-		set := o.LogitBias != nil
-		o.LogitBias = nil
-		return set
-	},
-}
-
-func clear1[T any](p **T) bool {
-	set := *p != nil
-	*p = nil
-	return set
-}
-
 // modelName is the part of a model string the rules match: what follows the
 // last "/" (the provider), lower-cased.
 func modelName(model string) string {
@@ -91,7 +66,8 @@ func applyModelRules(model string, hasTools bool, o *ModelOptions) (stripped []s
 			continue
 		}
 		for _, key := range r.strip {
-			if clear := clearers[key]; clear != nil && clear(o) {
+			if opt := optionByKey[key]; opt != nil && opt.isSet(o) {
+				opt.clear(o)
 				stripped = append(stripped, key)
 			}
 		}

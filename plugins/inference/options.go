@@ -3,11 +3,7 @@ package inference
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"math"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -19,8 +15,10 @@ import (
 // an empty non-nil one is set and sent empty.
 //
 // The same options can be given as a map keyed as the reference names them
-// (ParseModelOptions, Map). Validate checks the values; the model rules of
-// the model family then strip what the model does not take.
+// (ParseModelOptions, Map). A request applies the model family's rules
+// first (they strip what the model does not take) and then validates what
+// will be sent; ValidateFor does the same for a model, Validate checks what
+// holds for every model.
 type ModelOptions struct {
 	Temperature         *float64
 	TopP                *float64
@@ -34,17 +32,21 @@ type ModelOptions struct {
 	N                   *int
 	Logprobs            *bool
 	TopLogprobs         *int
-	// LogitBias maps token ids (decimal integers) to a bias in -100..100.
+	// LogitBias maps token ids (decimal integers) to a bias (-100..100 for
+	// OpenAI models).
 	LogitBias         map[string]int
 	ParallelToolCalls *bool
-	ToolChoice        *session.ToolChoice
+	// ToolChoice is a mode (auto, required, none) or one named tool: Mode
+	// "function" (or "custom", for a custom tool) with its name in
+	// Function. The schema's lists decide what is accepted.
+	ToolChoice *session.ToolChoice
 	// User is deprecated by the API in favour of SafetyIdentifier and
 	// PromptCacheKey. It is still sent; the first request that sets it logs
 	// one warning per process.
 	User        *string
 	ServiceTier *string
-	// Metadata holds at most 16 pairs, keys up to 64 characters, values up
-	// to 512.
+	// Metadata holds, for OpenAI models, at most 16 pairs, keys up to 64
+	// characters, values up to 512.
 	Metadata         map[string]string
 	Store            *bool
 	Prediction       *Prediction
@@ -53,12 +55,23 @@ type ModelOptions struct {
 	Verbosity        *string
 	PromptCacheKey   *string
 	SafetyIdentifier *string
+	// AllowedTools is tool_choice in its allowed_tools form. It and
+	// ToolChoice are one option on the wire: set one of them.
+	AllowedTools *AllowedTools
 	// Extra holds keys the reference does not list (a provider's own, such
 	// as top_k); they go into the body unchanged, after the typed fields.
-	// An Extra key that names a typed field or a key the request itself
-	// owns (model, messages, tools, stream, stream_options) is rejected by
-	// Validate rather than silently overriding it.
+	// The map form's extra_body (the Python and Node clients' way to add
+	// body keys) is merged here, its typed keys into their fields. An Extra
+	// key that names a typed field or a key the request itself owns (model,
+	// messages, tools, stream, stream_options) is rejected by Validate
+	// rather than silently overriding it.
 	Extra map[string]any
+	// ExtraHeaders are sent as HTTP headers with the request (the map
+	// form's extra_headers). The gateway's own headers (Authorization,
+	// User-Agent, X-LiveKit-*) win over them, as in the Python client.
+	ExtraHeaders map[string]string
+	// ExtraQuery is added to the request URL's query (extra_query).
+	ExtraQuery map[string]string
 }
 
 // Stop is the stop option: one string or a list, sent in the form given. Make
@@ -146,6 +159,26 @@ func (p Prediction) MarshalJSON() ([]byte, error) {
 	return marshalNoEscape(wire{"content", parts})
 }
 
+func (p *Prediction) clone() *Prediction {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Parts = slices.Clone(p.Parts)
+	return &c
+}
+
+func (p *Prediction) toMap() map[string]any {
+	if len(p.Parts) == 0 {
+		return map[string]any{"type": "content", "content": p.Content}
+	}
+	parts := make([]any, len(p.Parts))
+	for i, t := range p.Parts {
+		parts[i] = map[string]any{"type": "text", "text": t}
+	}
+	return map[string]any{"type": "content", "content": parts}
+}
+
 // WebSearchOptions configures web search.
 type WebSearchOptions struct {
 	// SearchContextSize is "low", "medium" or "high"; empty is unset.
@@ -193,6 +226,79 @@ func (w *WebSearchOptions) clone() *WebSearchOptions {
 	return &c
 }
 
+func (w *WebSearchOptions) toMap() map[string]any {
+	wm := map[string]any{}
+	if w.SearchContextSize != "" {
+		wm["search_context_size"] = w.SearchContextSize
+	}
+	if l := w.UserLocation; l != nil {
+		am := map[string]any{}
+		for _, f := range []struct{ k, v string }{{"city", l.City}, {"country", l.Country}, {"region", l.Region}, {"timezone", l.Timezone}} {
+			if f.v != "" {
+				am[f.k] = f.v
+			}
+		}
+		wm["user_location"] = map[string]any{"type": "approximate", "approximate": am}
+	}
+	return wm
+}
+
+// toolChoiceAllowedTools is the type of tool_choice's allowed_tools form.
+const toolChoiceAllowedTools = "allowed_tools"
+
+// AllowedTools is the tool_choice that limits the model to some of the
+// request's tools:
+// {"type":"allowed_tools","allowed_tools":{"mode":...,"tools":[...]}}.
+type AllowedTools struct {
+	// Mode is "auto" (the model may call one of Tools, or answer) or
+	// "required" (it must call one of them); the schema's list decides.
+	Mode string
+	// Tools are the allowed tools as the API names them, e.g.
+	// {"type":"function","function":{"name":"get_weather"}}.
+	Tools []map[string]any
+}
+
+// AllowedFunctions returns the allowed_tools choice of the named function
+// tools.
+func AllowedFunctions(mode string, names ...string) *AllowedTools {
+	at := &AllowedTools{Mode: mode, Tools: make([]map[string]any, len(names))}
+	for i, n := range names {
+		at.Tools[i] = map[string]any{"type": "function", "function": map[string]any{"name": n}}
+	}
+	return at
+}
+
+func (a *AllowedTools) clone() *AllowedTools {
+	if a == nil {
+		return nil
+	}
+	c := &AllowedTools{Mode: a.Mode}
+	if a.Tools != nil {
+		c.Tools = make([]map[string]any, len(a.Tools))
+		for i, t := range a.Tools {
+			c.Tools[i], _ = cloneJSONValue(map[string]any(t)).(map[string]any)
+		}
+	}
+	return c
+}
+
+// MarshalJSON writes the allowed_tools form of tool_choice.
+func (a AllowedTools) MarshalJSON() ([]byte, error) {
+	type inner struct {
+		Mode  string           `json:"mode"`
+		Tools []map[string]any `json:"tools"`
+	}
+	type wire struct {
+		Type         string `json:"type"`
+		AllowedTools inner  `json:"allowed_tools"`
+	}
+	tools := a.Tools
+	if tools == nil {
+		tools = []map[string]any{}
+	}
+	return marshalNoEscape(wire{toolChoiceAllowedTools, inner{a.Mode, tools}})
+}
+
 // OptionError is an invalid model option. Its message names the parameter
 // by its wire key: "inference: temperature: 2.5 is outside 0..2".
 type OptionError struct {
@@ -208,90 +314,10 @@ func optErr(param, format string, args ...any) error {
 	return &OptionError{Param: param, Reason: fmt.Sprintf(format, args...)}
 }
 
-// The wire keys of the typed fields.
-const (
-	keyTemperature         = "temperature"
-	keyTopP                = "top_p"
-	keyMaxTokens           = "max_tokens"
-	keyMaxCompletionTokens = "max_completion_tokens"
-	keyReasoningEffort     = "reasoning_effort"
-	keyFrequencyPenalty    = "frequency_penalty"
-	keyPresencePenalty     = "presence_penalty"
-	keySeed                = "seed"
-	keyStop                = "stop"
-	keyN                   = "n"
-	keyLogprobs            = "logprobs"
-	keyTopLogprobs         = "top_logprobs"
-	keyLogitBias           = "logit_bias"
-	keyParallelToolCalls   = "parallel_tool_calls"
-	keyToolChoice          = "tool_choice"
-	keyUser                = "user"
-	keyServiceTier         = "service_tier"
-	keyMetadata            = "metadata"
-	keyStore               = "store"
-	keyPrediction          = "prediction"
-	keyModalities          = "modalities"
-	keyWebSearchOptions    = "web_search_options"
-	keyVerbosity           = "verbosity"
-	keyPromptCacheKey      = "prompt_cache_key"
-	keySafetyIdentifier    = "safety_identifier"
-)
-
 // reservedKeys are body keys the request itself owns; options may not set
 // them.
 var reservedKeys = map[string]bool{
 	"model": true, "messages": true, "tools": true, "stream": true, "stream_options": true,
-}
-
-// The accepted enum values, as the parameter reference lists them.
-var (
-	reasoningEfforts   = []string{"none", "minimal", "low", "medium", "high", "xhigh"}
-	serviceTiers       = []string{"auto", "default", "flex", "scale", "priority"}
-	verbosities        = []string{"low", "medium", "high"}
-	toolChoiceModes    = []string{"auto", "required", "none", "function"}
-	modalityValues     = []string{"text", "audio"}
-	searchContextSizes = []string{"low", "medium", "high"}
-)
-
-// clone returns a deep copy: changing the copy leaves o as it was.
-func (o ModelOptions) clone() ModelOptions {
-	c := o
-	c.Temperature = clonePtr(o.Temperature)
-	c.TopP = clonePtr(o.TopP)
-	c.MaxTokens = clonePtr(o.MaxTokens)
-	c.MaxCompletionTokens = clonePtr(o.MaxCompletionTokens)
-	c.ReasoningEffort = clonePtr(o.ReasoningEffort)
-	c.FrequencyPenalty = clonePtr(o.FrequencyPenalty)
-	c.PresencePenalty = clonePtr(o.PresencePenalty)
-	c.Seed = clonePtr(o.Seed)
-	c.Stop = o.Stop.clone()
-	c.N = clonePtr(o.N)
-	c.Logprobs = clonePtr(o.Logprobs)
-	c.TopLogprobs = clonePtr(o.TopLogprobs)
-	c.LogitBias = maps.Clone(o.LogitBias)
-	c.ParallelToolCalls = clonePtr(o.ParallelToolCalls)
-	c.ToolChoice = clonePtr(o.ToolChoice)
-	c.User = clonePtr(o.User)
-	c.ServiceTier = clonePtr(o.ServiceTier)
-	c.Metadata = maps.Clone(o.Metadata)
-	c.Store = clonePtr(o.Store)
-	if o.Prediction != nil {
-		p := *o.Prediction
-		p.Parts = slices.Clone(p.Parts)
-		c.Prediction = &p
-	}
-	c.Modalities = slices.Clone(o.Modalities)
-	c.WebSearchOptions = o.WebSearchOptions.clone()
-	c.Verbosity = clonePtr(o.Verbosity)
-	c.PromptCacheKey = clonePtr(o.PromptCacheKey)
-	c.SafetyIdentifier = clonePtr(o.SafetyIdentifier)
-	if o.Extra != nil {
-		c.Extra = make(map[string]any, len(o.Extra))
-		for k, v := range o.Extra {
-			c.Extra[k] = cloneJSONValue(v)
-		}
-	}
-	return c
 }
 
 func clonePtr[T any](p *T) *T {
@@ -323,242 +349,4 @@ func cloneJSONValue(v any) any {
 	default:
 		return v
 	}
-}
-
-// Merge returns o with every field that call sets replaced by call's value
-// (a per-call option wins over a persistent one); Extra is merged key by
-// key, call's keys winning. Maps other than Extra are replaced whole. The
-// result shares no memory with o or call. A nil o merges call with nothing.
-func (o *ModelOptions) Merge(call ModelOptions) ModelOptions {
-	var m ModelOptions
-	if o != nil {
-		m = o.clone()
-	}
-	c := call.clone()
-	if c.Temperature != nil {
-		m.Temperature = c.Temperature
-	}
-	if c.TopP != nil {
-		m.TopP = c.TopP
-	}
-	if c.MaxTokens != nil {
-		m.MaxTokens = c.MaxTokens
-	}
-	if c.MaxCompletionTokens != nil {
-		m.MaxCompletionTokens = c.MaxCompletionTokens
-	}
-	if c.ReasoningEffort != nil {
-		m.ReasoningEffort = c.ReasoningEffort
-	}
-	if c.FrequencyPenalty != nil {
-		m.FrequencyPenalty = c.FrequencyPenalty
-	}
-	if c.PresencePenalty != nil {
-		m.PresencePenalty = c.PresencePenalty
-	}
-	if c.Seed != nil {
-		m.Seed = c.Seed
-	}
-	if c.Stop != nil {
-		m.Stop = c.Stop
-	}
-	if c.N != nil {
-		m.N = c.N
-	}
-	if c.Logprobs != nil {
-		m.Logprobs = c.Logprobs
-	}
-	if c.TopLogprobs != nil {
-		m.TopLogprobs = c.TopLogprobs
-	}
-	if c.LogitBias != nil {
-		m.LogitBias = c.LogitBias
-	}
-	if c.ParallelToolCalls != nil {
-		m.ParallelToolCalls = c.ParallelToolCalls
-	}
-	if c.ToolChoice != nil {
-		m.ToolChoice = c.ToolChoice
-	}
-	if c.User != nil {
-		m.User = c.User
-	}
-	if c.ServiceTier != nil {
-		m.ServiceTier = c.ServiceTier
-	}
-	if c.Metadata != nil {
-		m.Metadata = c.Metadata
-	}
-	if c.Store != nil {
-		m.Store = c.Store
-	}
-	if c.Prediction != nil {
-		m.Prediction = c.Prediction
-	}
-	if c.Modalities != nil {
-		m.Modalities = c.Modalities
-	}
-	if c.WebSearchOptions != nil {
-		m.WebSearchOptions = c.WebSearchOptions
-	}
-	if c.Verbosity != nil {
-		m.Verbosity = c.Verbosity
-	}
-	if c.PromptCacheKey != nil {
-		m.PromptCacheKey = c.PromptCacheKey
-	}
-	if c.SafetyIdentifier != nil {
-		m.SafetyIdentifier = c.SafetyIdentifier
-	}
-	if c.Extra != nil {
-		if m.Extra == nil {
-			m.Extra = c.Extra
-		} else {
-			maps.Copy(m.Extra, c.Extra)
-		}
-	}
-	return m
-}
-
-// Validate reports the first invalid option, as an *OptionError naming it.
-// It checks values only; which options a model takes is the model rules'
-// job, applied after it.
-func (o ModelOptions) Validate() error {
-	if err := checkFloat(keyTemperature, o.Temperature, 0, 2); err != nil {
-		return err
-	}
-	if err := checkFloat(keyTopP, o.TopP, 0, 1); err != nil {
-		return err
-	}
-	if o.Temperature != nil && o.TopP != nil {
-		return optErr(keyTemperature, "set this or top_p, but not both")
-	}
-	if err := checkFloat(keyFrequencyPenalty, o.FrequencyPenalty, -2, 2); err != nil {
-		return err
-	}
-	if err := checkFloat(keyPresencePenalty, o.PresencePenalty, -2, 2); err != nil {
-		return err
-	}
-	if o.MaxTokens != nil && *o.MaxTokens < 1 {
-		return optErr(keyMaxTokens, "%d is less than 1", *o.MaxTokens)
-	}
-	if o.MaxCompletionTokens != nil && *o.MaxCompletionTokens < 1 {
-		return optErr(keyMaxCompletionTokens, "%d is less than 1", *o.MaxCompletionTokens)
-	}
-	if o.N != nil && *o.N < 1 {
-		return optErr(keyN, "%d is less than 1", *o.N)
-	}
-	if o.TopLogprobs != nil {
-		if o.Logprobs == nil || !*o.Logprobs {
-			return optErr(keyTopLogprobs, "requires logprobs=true")
-		}
-		if *o.TopLogprobs < 0 || *o.TopLogprobs > 20 {
-			return optErr(keyTopLogprobs, "%d is outside 0..20", *o.TopLogprobs)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.LogitBias)) {
-		if !isTokenID(k) {
-			return optErr(keyLogitBias, "key %q is not a token id", k)
-		}
-		if v := o.LogitBias[k]; v < -100 || v > 100 {
-			return optErr(keyLogitBias, "token %s: %d is outside -100..100", k, v)
-		}
-	}
-	if o.Stop != nil {
-		if o.Stop.isList && len(o.Stop.seqs) == 0 {
-			return optErr(keyStop, "empty list")
-		}
-		if len(o.Stop.seqs) > 4 {
-			return optErr(keyStop, "%d sequences, at most 4 allowed", len(o.Stop.seqs))
-		}
-	}
-	if len(o.Metadata) > 16 {
-		return optErr(keyMetadata, "%d pairs, at most 16 allowed", len(o.Metadata))
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.Metadata)) {
-		if utf8.RuneCountInString(k) > 64 {
-			return optErr(keyMetadata, "key %q is longer than 64 characters", k)
-		}
-		if utf8.RuneCountInString(o.Metadata[k]) > 512 {
-			return optErr(keyMetadata, "value of %q is longer than 512 characters", k)
-		}
-	}
-	if err := checkEnum(keyReasoningEffort, o.ReasoningEffort, reasoningEfforts); err != nil {
-		return err
-	}
-	if err := checkEnum(keyServiceTier, o.ServiceTier, serviceTiers); err != nil {
-		return err
-	}
-	if err := checkEnum(keyVerbosity, o.Verbosity, verbosities); err != nil {
-		return err
-	}
-	if tc := o.ToolChoice; tc != nil {
-		if !slices.Contains(toolChoiceModes, tc.Mode) {
-			return optErr(keyToolChoice, "unknown mode %q, want one of %s", tc.Mode, strings.Join(toolChoiceModes, ", "))
-		}
-		if tc.Mode == "function" && tc.Function == "" {
-			return optErr(keyToolChoice, "function name is empty")
-		}
-		if tc.Mode != "function" && tc.Function != "" {
-			return optErr(keyToolChoice, "function %q given with mode %q", tc.Function, tc.Mode)
-		}
-	}
-	for _, m := range o.Modalities {
-		if !slices.Contains(modalityValues, m) {
-			return optErr(keyModalities, "unknown value %q, want one of %s", m, strings.Join(modalityValues, ", "))
-		}
-	}
-	if w := o.WebSearchOptions; w != nil && w.SearchContextSize != "" && !slices.Contains(searchContextSizes, w.SearchContextSize) {
-		return optErr(keyWebSearchOptions, "unknown search_context_size %q, want one of %s", w.SearchContextSize, strings.Join(searchContextSizes, ", "))
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.Extra)) {
-		if isTypedKey(k) {
-			return optErr(k, "set in Extra; use the ModelOptions field")
-		}
-		if reservedKeys[k] {
-			return optErr(k, "owned by the request, not a model option")
-		}
-	}
-	return nil
-}
-
-func checkFloat(key string, p *float64, lo, hi float64) error {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return optErr(key, "%v is not a finite number", v)
-	}
-	if v < lo || v > hi {
-		return optErr(key, "%v is outside %v..%v", v, lo, hi)
-	}
-	return nil
-}
-
-func checkEnum(key string, p *string, values []string) error {
-	if p == nil || slices.Contains(values, *p) {
-		return nil
-	}
-	return optErr(key, "unknown value %q, want one of %s", *p, strings.Join(values, ", "))
-}
-
-// isTokenID reports whether s is a decimal token id (digits only, at most
-// 18 of them so that it fits any integer type a provider parses it into).
-func isTokenID(s string) bool {
-	if s == "" || len(s) > 18 {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isTypedKey reports whether key is the wire key of a typed field.
-func isTypedKey(key string) bool {
-	_, ok := parsers[key]
-	return ok
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -18,263 +19,319 @@ import (
 // ModelOptions. Numbers may be float64, float32, any integer type or
 // json.Number; an integer option rejects a fractional value. A nil value
 // leaves a listed option unset. Keys the reference does not list go to
-// Extra unchanged. It checks types only; Validate checks values.
+// Extra unchanged. extra_body's keys are merged as if given at the top level
+// (winning over them, as the OpenAI clients merge extra_body last);
+// extra_headers and extra_query become ExtraHeaders and ExtraQuery. It
+// checks types only; validation checks values.
 func ParseModelOptions(m map[string]any) (ModelOptions, error) {
 	var o ModelOptions
 	if len(m) == 0 {
 		return o, nil
 	}
-	// Sorted so that with several bad keys the error is always the same.
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		p, ok := parsers[k]
+	if err := parseKeys(&o, m, false); err != nil {
+		return ModelOptions{}, err
+	}
+	if v := m[keyExtraBody]; v != nil {
+		body, ok := v.(map[string]any)
 		if !ok {
-			if o.Extra == nil {
-				o.Extra = make(map[string]any)
-			}
-			o.Extra[k] = v
-			continue
+			return ModelOptions{}, optErr(keyExtraBody, "want an object, got %s", typeName(v))
 		}
-		if v == nil {
-			continue
-		}
-		if err := p(&o, v); err != nil {
-			return ModelOptions{}, &OptionError{Param: k, Reason: err.Error()}
+		if err := parseKeys(&o, body, true); err != nil {
+			return ModelOptions{}, err
 		}
 	}
 	return o, nil
 }
 
-// parsers converts the map form of each listed key into its typed field.
-// An error's text is the reason only; ParseModelOptions adds the key.
-var parsers = map[string]func(o *ModelOptions, v any) error{
-	keyTemperature:         floatParser(func(o *ModelOptions) **float64 { return &o.Temperature }),
-	keyTopP:                floatParser(func(o *ModelOptions) **float64 { return &o.TopP }),
-	keyFrequencyPenalty:    floatParser(func(o *ModelOptions) **float64 { return &o.FrequencyPenalty }),
-	keyPresencePenalty:     floatParser(func(o *ModelOptions) **float64 { return &o.PresencePenalty }),
-	keyMaxTokens:           intParser(func(o *ModelOptions) **int { return &o.MaxTokens }),
-	keyMaxCompletionTokens: intParser(func(o *ModelOptions) **int { return &o.MaxCompletionTokens }),
-	keyN:                   intParser(func(o *ModelOptions) **int { return &o.N }),
-	keyTopLogprobs:         intParser(func(o *ModelOptions) **int { return &o.TopLogprobs }),
-	keySeed: func(o *ModelOptions, v any) error {
-		n, err := toInt64(v)
-		if err != nil {
-			return err
-		}
-		o.Seed = &n
-		return nil
-	},
-	keyReasoningEffort:  stringParser(func(o *ModelOptions) **string { return &o.ReasoningEffort }),
-	keyUser:             stringParser(func(o *ModelOptions) **string { return &o.User }),
-	keyServiceTier:      stringParser(func(o *ModelOptions) **string { return &o.ServiceTier }),
-	keyVerbosity:        stringParser(func(o *ModelOptions) **string { return &o.Verbosity }),
-	keyPromptCacheKey:   stringParser(func(o *ModelOptions) **string { return &o.PromptCacheKey }),
-	keySafetyIdentifier: stringParser(func(o *ModelOptions) **string { return &o.SafetyIdentifier }),
-	keyLogprobs:         boolParser(func(o *ModelOptions) **bool { return &o.Logprobs }),
-	keyStore:            boolParser(func(o *ModelOptions) **bool { return &o.Store }),
-	keyParallelToolCalls: boolParser(func(o *ModelOptions) **bool {
-		return &o.ParallelToolCalls
-	}),
-	keyStop: func(o *ModelOptions, v any) error {
-		if s, ok := v.(string); ok {
-			o.Stop = StopString(s)
-			return nil
-		}
-		seqs, err := toStrings(v)
-		if err != nil {
-			return fmt.Errorf("want a string or a list of strings: %w", err)
-		}
-		o.Stop = &Stop{seqs: seqs, isList: true}
-		return nil
-	},
-	keyModalities: func(o *ModelOptions, v any) error {
-		s, err := toStrings(v)
-		if err != nil {
-			return err
-		}
-		o.Modalities = s
-		return nil
-	},
-	keyLogitBias: func(o *ModelOptions, v any) error {
-		lb := map[string]int{}
-		switch v := v.(type) {
-		case map[string]int:
-			maps.Copy(lb, v)
-		case map[string]any:
-			for k, e := range v {
-				n, err := toInt(e)
-				if err != nil {
-					return fmt.Errorf("token %s: %w", k, err)
-				}
-				lb[k] = n
+// parseKeys parses the keys of m into o; inBody says m is extra_body.
+func parseKeys(o *ModelOptions, m map[string]any, inBody bool) error {
+	// Sorted so that with several bad keys the error is always the same.
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		r := optionByKey[k]
+		switch {
+		case k == keyExtraBody && !inBody:
+			continue // parsed after the top-level keys
+		case inBody && (k == keyExtraBody || r != nil && r.wire == nil):
+			return optErr(keyExtraBody, "%s inside extra_body: give it at the top level", k)
+		case r == nil:
+			if o.Extra == nil {
+				o.Extra = make(map[string]any)
 			}
-		default:
-			return fmt.Errorf("want an object of token id to integer, got %s", typeName(v))
+			o.Extra[k] = v
+			continue
+		case v == nil:
+			continue
 		}
-		o.LogitBias = lb
-		return nil
-	},
-	keyMetadata: func(o *ModelOptions, v any) error {
-		md := map[string]string{}
-		switch v := v.(type) {
-		case map[string]string:
-			maps.Copy(md, v)
-		case map[string]any:
-			for k, e := range v {
-				s, ok := e.(string)
-				if !ok {
-					return fmt.Errorf("value of %q: want a string, got %s", k, typeName(e))
-				}
-				md[k] = s
+		if err := r.parse(o, v); err != nil {
+			reason := err.Error()
+			if inBody {
+				reason += " (in extra_body)"
 			}
-		default:
-			return fmt.Errorf("want an object of strings, got %s", typeName(v))
+			return &OptionError{Param: k, Reason: reason}
 		}
-		o.Metadata = md
+	}
+	return nil
+}
+
+// Map returns the options in map form, keyed as the reference names them:
+// floats as float64, integers as int (seed as int64), lists as []string,
+// objects as map[string]any. ParseModelOptions(o.Map()) gives o back. Extra
+// values are copied as they are.
+func (o ModelOptions) Map() map[string]any {
+	m := make(map[string]any)
+	for i := range optionTable {
+		if r := &optionTable[i]; r.isSet(&o) {
+			m[r.key] = r.toMap(&o)
+		}
+	}
+	for k, v := range o.Extra {
+		if !isTypedKey(k) { // a colliding key fails validation; the field stands
+			m[k] = cloneJSONValue(v)
+		}
+	}
+	return m
+}
+
+// The parsers of the options whose map form is more than a scalar. An
+// error's text is the reason only; ParseModelOptions adds the key.
+
+func parseStop(o *ModelOptions, v any) error {
+	if s, ok := v.(string); ok {
+		o.Stop = StopString(s)
 		return nil
-	},
-	keyToolChoice: func(o *ModelOptions, v any) error {
-		switch v := v.(type) {
+	}
+	seqs, err := toStrings(v)
+	if err != nil {
+		return fmt.Errorf("want a string or a list of strings: %w", err)
+	}
+	o.Stop = &Stop{seqs: seqs, isList: true}
+	return nil
+}
+
+func parseLogitBias(v any) (map[string]int, error) {
+	lb := map[string]int{}
+	switch v := v.(type) {
+	case map[string]int:
+		maps.Copy(lb, v)
+	case map[string]any:
+		for k, e := range v {
+			n, err := toInt(e)
+			if err != nil {
+				return nil, fmt.Errorf("token %s: %w", k, err)
+			}
+			lb[k] = n
+		}
+	default:
+		return nil, fmt.Errorf("want an object of token id to integer, got %s", typeName(v))
+	}
+	return lb, nil
+}
+
+// parseStringMap parses an object of strings (metadata, extra_headers).
+func parseStringMap(v any) (map[string]string, error) {
+	md := map[string]string{}
+	switch v := v.(type) {
+	case map[string]string:
+		maps.Copy(md, v)
+	case map[string]any:
+		for k, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("value of %q: want a string, got %s", k, typeName(e))
+			}
+			md[k] = s
+		}
+	default:
+		return nil, fmt.Errorf("want an object of strings, got %s", typeName(v))
+	}
+	return md, nil
+}
+
+// parseQueryMap parses extra_query: strings, numbers and booleans, written
+// as the Python and Node clients write them in a URL.
+func parseQueryMap(v any) (map[string]string, error) {
+	if m, ok := v.(map[string]string); ok {
+		return maps.Clone(m), nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want an object, got %s", typeName(v))
+	}
+	q := make(map[string]string, len(obj))
+	for k, e := range obj {
+		switch e := e.(type) {
 		case string:
-			if v == "function" {
-				// The bare mode would need a name; only the object form carries one.
-				return fmt.Errorf(`"function" needs the object form {"type":"function","function":{"name":...}}`)
-			}
-			o.ToolChoice = &session.ToolChoice{Mode: v}
-			return nil
-		case session.ToolChoice:
-			o.ToolChoice = &v
-			return nil
-		case map[string]any:
-			if t, _ := v["type"].(string); t != "function" {
-				return fmt.Errorf(`object form: want "type": "function", got %v`, v["type"])
-			}
-			fn, ok := v["function"].(map[string]any)
-			if !ok {
-				return fmt.Errorf(`object form: want "function": {"name": ...}`)
-			}
-			name, ok := fn["name"].(string)
-			if !ok {
-				return fmt.Errorf(`object form: want a string function name, got %s`, typeName(fn["name"]))
-			}
-			o.ToolChoice = &session.ToolChoice{Mode: "function", Function: name}
-			return nil
+			q[k] = e
+		case bool:
+			q[k] = strconv.FormatBool(e)
+		case json.Number:
+			q[k] = e.String()
 		default:
-			return fmt.Errorf("want auto, required, none or a named function, got %s", typeName(v))
-		}
-	},
-	keyPrediction: func(o *ModelOptions, v any) error {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf(`want {"type":"content","content":...}, got %s`, typeName(v))
-		}
-		if t, ok := obj["type"]; ok && t != "content" {
-			return fmt.Errorf(`type %v: want "content"`, t)
-		}
-		switch c := obj["content"].(type) {
-		case string:
-			o.Prediction = &Prediction{Content: c}
-		case []any:
-			parts := make([]string, 0, len(c))
-			for i, e := range c {
-				p, _ := e.(map[string]any)
-				text, ok := p["text"].(string)
-				if !ok || (p["type"] != nil && p["type"] != "text") {
-					return fmt.Errorf(`content[%d]: want {"type":"text","text":...}`, i)
-				}
-				parts = append(parts, text)
+			f, err := toFloat(e)
+			if err != nil {
+				return nil, fmt.Errorf("value of %q: want a string, number or boolean, got %s", k, typeName(e))
 			}
-			o.Prediction = &Prediction{Parts: parts}
-		default:
-			return fmt.Errorf("content: want a string or a list of text parts, got %s", typeName(obj["content"]))
+			q[k] = strconv.FormatFloat(f, 'f', -1, 64)
 		}
+	}
+	return q, nil
+}
+
+// parseToolChoice takes a mode string, {"type": T, T: {"name": ...}} for a
+// named tool (function, custom), or the allowed_tools object. Which modes
+// and types exist is validation's business (the schema's lists).
+func parseToolChoice(o *ModelOptions, v any) error {
+	switch v := v.(type) {
+	case string:
+		if isNamedToolChoice(&session.ToolChoice{Mode: v}) {
+			// The bare type would need a name; only the object form carries one.
+			return fmt.Errorf(`%q needs the object form {"type":%q,%q:{"name":...}}`, v, v, v)
+		}
+		o.ToolChoice, o.AllowedTools = &session.ToolChoice{Mode: v}, nil
 		return nil
-	},
-	keyWebSearchOptions: func(o *ModelOptions, v any) error {
-		obj, ok := v.(map[string]any)
+	case session.ToolChoice:
+		o.ToolChoice, o.AllowedTools = &v, nil
+		return nil
+	case *AllowedTools:
+		o.ToolChoice, o.AllowedTools = nil, v.clone()
+		return nil
+	case map[string]any:
+		t, ok := v["type"].(string)
+		if !ok || t == "" {
+			return fmt.Errorf(`object form: want a "type", got %s`, typeName(v["type"]))
+		}
+		if t == toolChoiceAllowedTools {
+			at, err := parseAllowedTools(v[t])
+			if err != nil {
+				return err
+			}
+			o.ToolChoice, o.AllowedTools = nil, at
+			return nil
+		}
+		named, ok := v[t].(map[string]any)
 		if !ok {
-			return fmt.Errorf("want an object, got %s", typeName(v))
+			return fmt.Errorf(`object form: want %q: {"name": ...}`, t)
 		}
-		w := &WebSearchOptions{}
-		if s, ok := obj["search_context_size"]; ok && s != nil {
-			if w.SearchContextSize, ok = s.(string); !ok {
-				return fmt.Errorf("search_context_size: want a string, got %s", typeName(s))
+		name, ok := named["name"].(string)
+		if !ok {
+			return fmt.Errorf(`object form: want a string %s name, got %s`, t, typeName(named["name"]))
+		}
+		o.ToolChoice, o.AllowedTools = &session.ToolChoice{Mode: t, Function: name}, nil
+		return nil
+	default:
+		return fmt.Errorf("want a mode (auto, required, none) or an object naming a tool, got %s", typeName(v))
+	}
+}
+
+func parseAllowedTools(v any) (*AllowedTools, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf(`allowed_tools: want {"mode":...,"tools":[...]}, got %s`, typeName(v))
+	}
+	mode, ok := obj["mode"].(string)
+	if !ok {
+		return nil, fmt.Errorf("allowed_tools.mode: want a string, got %s", typeName(obj["mode"]))
+	}
+	list, ok := obj["tools"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("allowed_tools.tools: want a list of tool objects, got %s", typeName(obj["tools"]))
+	}
+	at := &AllowedTools{Mode: mode, Tools: make([]map[string]any, len(list))}
+	for i, e := range list {
+		t, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("allowed_tools.tools[%d]: want an object, got %s", i, typeName(e))
+		}
+		at.Tools[i], _ = cloneJSONValue(t).(map[string]any)
+	}
+	return at, nil
+}
+
+func parsePrediction(o *ModelOptions, v any) error {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf(`want {"type":"content","content":...}, got %s`, typeName(v))
+	}
+	if t, ok := obj["type"]; ok && t != "content" {
+		return fmt.Errorf(`type %v: want "content"`, t)
+	}
+	switch c := obj["content"].(type) {
+	case string:
+		o.Prediction = &Prediction{Content: c}
+	case []any:
+		parts := make([]string, 0, len(c))
+		for i, e := range c {
+			p, _ := e.(map[string]any)
+			text, ok := p["text"].(string)
+			if !ok || (p["type"] != nil && p["type"] != "text") {
+				return fmt.Errorf(`content[%d]: want {"type":"text","text":...}`, i)
 			}
+			parts = append(parts, text)
 		}
-		if ul, ok := obj["user_location"]; ok && ul != nil {
-			u, ok := ul.(map[string]any)
+		o.Prediction = &Prediction{Parts: parts}
+	default:
+		return fmt.Errorf("content: want a string or a list of text parts, got %s", typeName(obj["content"]))
+	}
+	return nil
+}
+
+func parseWebSearchOptions(o *ModelOptions, v any) error {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("want an object, got %s", typeName(v))
+	}
+	w := &WebSearchOptions{}
+	if s, ok := obj["search_context_size"]; ok && s != nil {
+		if w.SearchContextSize, ok = s.(string); !ok {
+			return fmt.Errorf("search_context_size: want a string, got %s", typeName(s))
+		}
+	}
+	if ul, ok := obj["user_location"]; ok && ul != nil {
+		u, ok := ul.(map[string]any)
+		if !ok {
+			return fmt.Errorf("user_location: want an object, got %s", typeName(ul))
+		}
+		if t, ok := u["type"]; ok && t != "approximate" {
+			return fmt.Errorf(`user_location: type %v: want "approximate"`, t)
+		}
+		loc := &WebSearchLocation{}
+		if a, ok := u["approximate"]; ok && a != nil {
+			am, ok := a.(map[string]any)
 			if !ok {
-				return fmt.Errorf("user_location: want an object, got %s", typeName(ul))
+				return fmt.Errorf("user_location.approximate: want an object, got %s", typeName(a))
 			}
-			if t, ok := u["type"]; ok && t != "approximate" {
-				return fmt.Errorf(`user_location: type %v: want "approximate"`, t)
-			}
-			loc := &WebSearchLocation{}
-			if a, ok := u["approximate"]; ok && a != nil {
-				am, ok := a.(map[string]any)
-				if !ok {
-					return fmt.Errorf("user_location.approximate: want an object, got %s", typeName(a))
-				}
-				for _, f := range []struct {
-					key string
-					dst *string
-				}{{"city", &loc.City}, {"country", &loc.Country}, {"region", &loc.Region}, {"timezone", &loc.Timezone}} {
-					if s, ok := am[f.key]; ok && s != nil {
-						if *f.dst, ok = s.(string); !ok {
-							return fmt.Errorf("user_location.approximate.%s: want a string, got %s", f.key, typeName(s))
-						}
+			for _, f := range []struct {
+				key string
+				dst *string
+			}{{"city", &loc.City}, {"country", &loc.Country}, {"region", &loc.Region}, {"timezone", &loc.Timezone}} {
+				if s, ok := am[f.key]; ok && s != nil {
+					if *f.dst, ok = s.(string); !ok {
+						return fmt.Errorf("user_location.approximate.%s: want a string, got %s", f.key, typeName(s))
 					}
 				}
 			}
-			w.UserLocation = loc
 		}
-		o.WebSearchOptions = w
-		return nil
-	},
+		w.UserLocation = loc
+	}
+	o.WebSearchOptions = w
+	return nil
 }
 
-func floatParser(field func(*ModelOptions) **float64) func(*ModelOptions, any) error {
-	return func(o *ModelOptions, v any) error {
-		f, err := toFloat(v)
-		if err != nil {
-			return err
-		}
-		*field(o) = &f
-		return nil
+func toString(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("want a string, got %s", typeName(v))
 	}
+	return s, nil
 }
 
-func intParser(field func(*ModelOptions) **int) func(*ModelOptions, any) error {
-	return func(o *ModelOptions, v any) error {
-		n, err := toInt(v)
-		if err != nil {
-			return err
-		}
-		*field(o) = &n
-		return nil
+func toBool(v any) (bool, error) {
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("want true or false, got %s", typeName(v))
 	}
-}
-
-func stringParser(field func(*ModelOptions) **string) func(*ModelOptions, any) error {
-	return func(o *ModelOptions, v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("want a string, got %s", typeName(v))
-		}
-		*field(o) = &s
-		return nil
-	}
-}
-
-func boolParser(field func(*ModelOptions) **bool) func(*ModelOptions, any) error {
-	return func(o *ModelOptions, v any) error {
-		b, ok := v.(bool)
-		if !ok {
-			return fmt.Errorf("want true or false, got %s", typeName(v))
-		}
-		*field(o) = &b
-		return nil
-	}
+	return b, nil
 }
 
 func typeName(v any) string {
@@ -423,96 +480,6 @@ func toStrings(v any) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("want a list of strings, got %s", typeName(v))
 	}
-}
-
-// Map returns the options in map form, keyed as the reference names them:
-// floats as float64, integers as int (seed as int64), lists as []string,
-// objects as map[string]any. ParseModelOptions(o.Map()) gives o back. Extra
-// values are copied as they are.
-func (o ModelOptions) Map() map[string]any {
-	m := make(map[string]any)
-	putPtr(m, keyTemperature, o.Temperature)
-	putPtr(m, keyTopP, o.TopP)
-	putPtr(m, keyMaxTokens, o.MaxTokens)
-	putPtr(m, keyMaxCompletionTokens, o.MaxCompletionTokens)
-	putPtr(m, keyReasoningEffort, o.ReasoningEffort)
-	putPtr(m, keyFrequencyPenalty, o.FrequencyPenalty)
-	putPtr(m, keyPresencePenalty, o.PresencePenalty)
-	putPtr(m, keySeed, o.Seed)
-	if o.Stop != nil {
-		if o.Stop.isList {
-			m[keyStop] = slices.Clone(o.Stop.seqs)
-		} else {
-			m[keyStop] = o.Stop.single
-		}
-	}
-	putPtr(m, keyN, o.N)
-	putPtr(m, keyLogprobs, o.Logprobs)
-	putPtr(m, keyTopLogprobs, o.TopLogprobs)
-	if o.LogitBias != nil {
-		lb := make(map[string]any, len(o.LogitBias))
-		for k, v := range o.LogitBias {
-			lb[k] = v
-		}
-		m[keyLogitBias] = lb
-	}
-	putPtr(m, keyParallelToolCalls, o.ParallelToolCalls)
-	if tc := o.ToolChoice; tc != nil {
-		if tc.Mode == "function" {
-			m[keyToolChoice] = map[string]any{"type": "function", "function": map[string]any{"name": tc.Function}}
-		} else {
-			m[keyToolChoice] = tc.Mode
-		}
-	}
-	putPtr(m, keyUser, o.User)
-	putPtr(m, keyServiceTier, o.ServiceTier)
-	if o.Metadata != nil {
-		md := make(map[string]any, len(o.Metadata))
-		for k, v := range o.Metadata {
-			md[k] = v
-		}
-		m[keyMetadata] = md
-	}
-	putPtr(m, keyStore, o.Store)
-	if p := o.Prediction; p != nil {
-		if len(p.Parts) == 0 {
-			m[keyPrediction] = map[string]any{"type": "content", "content": p.Content}
-		} else {
-			parts := make([]any, len(p.Parts))
-			for i, t := range p.Parts {
-				parts[i] = map[string]any{"type": "text", "text": t}
-			}
-			m[keyPrediction] = map[string]any{"type": "content", "content": parts}
-		}
-	}
-	if o.Modalities != nil {
-		m[keyModalities] = slices.Clone(o.Modalities)
-	}
-	if w := o.WebSearchOptions; w != nil {
-		wm := map[string]any{}
-		if w.SearchContextSize != "" {
-			wm["search_context_size"] = w.SearchContextSize
-		}
-		if l := w.UserLocation; l != nil {
-			am := map[string]any{}
-			for _, f := range []struct{ k, v string }{{"city", l.City}, {"country", l.Country}, {"region", l.Region}, {"timezone", l.Timezone}} {
-				if f.v != "" {
-					am[f.k] = f.v
-				}
-			}
-			wm["user_location"] = map[string]any{"type": "approximate", "approximate": am}
-		}
-		m[keyWebSearchOptions] = wm
-	}
-	putPtr(m, keyVerbosity, o.Verbosity)
-	putPtr(m, keyPromptCacheKey, o.PromptCacheKey)
-	putPtr(m, keySafetyIdentifier, o.SafetyIdentifier)
-	for k, v := range o.Extra {
-		if !isTypedKey(k) { // a colliding key fails Validate; the field stands
-			m[k] = cloneJSONValue(v)
-		}
-	}
-	return m
 }
 
 func putPtr[T any](m map[string]any, key string, p *T) {

@@ -25,7 +25,12 @@ type stream struct {
 	g     *gateway
 	model string
 	body  []byte
-	start time.Time
+	// n is how many choices were asked for (0: the default, 1), which
+	// bounds the choices the decoder keeps.
+	n            int
+	extraHeaders map[string]string
+	extraQuery   map[string]string
+	start        time.Time
 	// ctx is the request's context, kept because a retry inside Recv opens a
 	// new HTTP request under it.
 	ctx context.Context
@@ -82,6 +87,7 @@ func (s *stream) open(lastErr error) error {
 // try makes one attempt.
 func (s *stream) try() error {
 	a := s.g.newAttempt(s.ctx, s.body)
+	a.extraHeaders, a.extraQuery = s.extraHeaders, s.extraQuery
 	s.mu.Lock()
 	if s.isClosed {
 		s.mu.Unlock()
@@ -101,7 +107,7 @@ func (s *stream) try() error {
 		return fromOpenAIError(s.ctx, err)
 	}
 	s.oa = oa
-	s.dec = decoder{}
+	s.dec = newDecoder(s.model, s.n)
 	return nil
 }
 
@@ -117,14 +123,20 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 				s.end(session.ErrStreamClosed)
 			}
 			return session.ChatChunk{}, session.ErrStreamClosed
-		case <-s.ctx.Done():
-			// Nor after cancellation: a barge-in must not be followed by
-			// text go-openai had already buffered.
-			if s.err == nil {
-				s.end(context.Cause(s.ctx))
-			}
-			return session.ChatChunk{}, s.err
 		default:
+		}
+		// Nor after cancellation (a barge-in must not be followed by text
+		// go-openai had already buffered), unless the stream had already
+		// ended: then what is queued is the whole answer, and it is given.
+		if s.err != io.EOF {
+			select {
+			case <-s.ctx.Done():
+				if s.err == nil {
+					s.end(context.Cause(s.ctx))
+				}
+				return session.ChatChunk{}, s.err
+			default:
+			}
 		}
 		if s.head < len(s.queue) {
 			c := s.queue[s.head]
@@ -138,14 +150,18 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 			return c, nil
 		}
 		if s.err != nil {
+			if s.err == io.EOF {
+				s.release()
+			}
 			return session.ChatChunk{}, s.err
 		}
 		raw, err := s.oa.RecvRaw()
 		if err == nil {
 			if len(raw) == 0 {
 				// go-openai returns an empty line with no error when an
-				// error event could not be parsed together with the
-				// non-data lines (comments) it had collected before it.
+				// error event could not be parsed together with other
+				// lines it collected; the body's filter keeps such lines
+				// from it, so this is a safeguard.
 				err = &APIError{InStream: true, Message: "unreadable error event"}
 			} else if err = s.dec.decodeLine(raw, &s.queue); err == nil {
 				s.noteProgress()
@@ -153,14 +169,26 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 			}
 		}
 		if err == io.EOF {
+			if ev := s.cur.errorEvent(); ev != nil {
+				// The body ended at an error event (see sseFilter).
+				err = s.dec.decodeLine(ev, &s.queue)
+				if err == nil {
+					err = fmt.Errorf("inference: malformed error event: %q", echo(ev))
+				}
+			}
+		}
+		if err == io.EOF {
 			s.dec.flush(&s.queue)
 			s.noteProgress()
-			s.end(io.EOF)
+			// The stream is over; the connection is released (and its end
+			// read, for reuse) once the caller has taken the last chunk.
+			s.err = io.EOF
+			s.finish(io.EOF)
 			continue
 		}
 		err = fromOpenAIError(s.ctx, err)
 		if !s.delivered && len(s.queue) == 0 && retryable(err) {
-			s.dec = decoder{}
+			s.dec = newDecoder(s.model, s.n)
 			s.cur.end(err)
 			if err = s.open(err); err == nil {
 				continue
@@ -187,6 +215,20 @@ func (s *stream) noteProgress() {
 		s.usage = &uc
 	}
 	s.mu.Unlock()
+}
+
+// release ends the attempt of a stream that ended cleanly, reading the
+// rest of its body first so that the connection can be reused. Only the
+// first call does anything.
+func (s *stream) release() {
+	s.mu.Lock()
+	a := s.cur
+	s.mu.Unlock()
+	if a == nil || a.ended.Load() {
+		return
+	}
+	a.drain(s.g.drainWait)
+	a.end(io.EOF)
 }
 
 // end finishes the stream with err (io.EOF for a clean end): the connection

@@ -2,32 +2,70 @@ package inference
 
 import "strings"
 
-const (
-	thinkOpen  = "<think>"
-	thinkClose = "</think>"
-)
+// thinkTags are the markers around a model's reasoning in its content.
+type thinkTags struct{ open, close string }
 
-// thinkFilter removes <think>...</think> sections from streamed content. Tags
-// may be split across deltas, so a tail that could be the start of a tag is
-// held back until the next delta shows what it is.
+// defaultThinkTags are what most models use.
+var defaultThinkTags = thinkTags{"<think>", "</think>"}
+
+// modelThinkTags maps models whose reasoning comes between other markers,
+// by model name (what follows the provider, lower-cased; see modelName),
+// as the Python and Node clients map them. A new model is one row.
+var modelThinkTags = []struct {
+	models []string
+	tags   thinkTags
+}{
+	{[]string{"gemma-4-31b-it"}, thinkTags{"<|channel>thought", "<channel|>"}},
+}
+
+// thinkTagsFor returns the think markers of model.
+func thinkTagsFor(model string) thinkTags {
+	name := modelName(model)
+	for _, r := range modelThinkTags {
+		for _, m := range r.models {
+			if name == m {
+				return r.tags
+			}
+		}
+	}
+	return defaultThinkTags
+}
+
+// filter returns a think filter for these tags (the default ones when t is
+// zero).
+func (t thinkTags) filter() thinkFilter {
+	if t.open == "" {
+		t = defaultThinkTags
+	}
+	return thinkFilter{open: t.open, close: t.close}
+}
+
+// thinkFilter removes think sections (by default <think>...</think>) from
+// the streamed content of one choice. Tags may be split across deltas, so
+// a tail that could be the start of a tag is held back until the next delta
+// shows what it is. flush, at the end of the choice, resets it.
 type thinkFilter struct {
-	in   bool   // inside a think section
-	hold string // a tail that may be the start of the next tag
+	open, close string
+	in          bool   // inside a think section
+	hold        string // a tail that may be the start of the next tag
 }
 
 // push returns the part of s (after what was held back) that is outside
 // think sections and cannot be the start of a tag.
 func (f *thinkFilter) push(s string) string {
-	if !f.in && f.hold == "" && strings.IndexByte(s, '<') < 0 {
+	if f.open == "" {
+		*f = thinkTags{}.filter()
+	}
+	if !f.in && f.hold == "" && strings.IndexByte(s, f.open[0]) < 0 {
 		return s // the common case: plain text
 	}
 	text := f.hold + s
 	f.hold = ""
 	var out strings.Builder
 	for text != "" {
-		tag := thinkOpen
+		tag := f.open
 		if f.in {
-			tag = thinkClose
+			tag = f.close
 		}
 		if i := strings.Index(text, tag); i >= 0 {
 			if !f.in {
@@ -47,12 +85,15 @@ func (f *thinkFilter) push(s string) string {
 	return out.String()
 }
 
-// flush ends the content: a held tail outside a think section was text after
-// all; an unterminated think section is dropped.
+// flush ends the choice's content: a held tail outside a think section was
+// text after all; an unterminated think section is dropped. The filter
+// starts over, so what the choice sends after its end is not taken for
+// reasoning (the Python and Node filters reset there too).
 func (f *thinkFilter) flush() string {
 	h := f.hold
-	f.hold = ""
-	if f.in {
+	in := f.in
+	f.hold, f.in = "", false
+	if in {
 		return ""
 	}
 	return h

@@ -41,6 +41,10 @@ type attemptKey struct{}
 type attempt struct {
 	g    *gateway
 	body []byte
+	// extra are the request's extra headers and query (ExtraHeaders,
+	// ExtraQuery), put on before the gateway's own headers.
+	extraHeaders map[string]string
+	extraQuery   map[string]string
 	// ctx is the attempt's context (the caller's, cancellable on its own).
 	// It is kept so that read errors can be mapped to what ended the attempt
 	// (a timeout, Close, or the caller's cancellation).
@@ -54,8 +58,8 @@ type attempt struct {
 	lastRead atomic.Int64 // time.Since(start) at the last read, in ns
 
 	mu        sync.Mutex
-	resp      io.Closer // the response body, once there is one
-	requestID string    // the gateway's x-request-id
+	resp      *watchedBody // the response body, once there is one
+	requestID string       // the gateway's x-request-id
 }
 
 // newAttempt starts the clock of one attempt: the first-byte timer runs from
@@ -103,6 +107,27 @@ func (a *attempt) end(cause error) {
 	}
 }
 
+// errorEvent returns the error event the attempt's body ended with, or nil.
+func (a *attempt) errorEvent() []byte {
+	a.mu.Lock()
+	b := a.resp
+	a.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	return b.errorEvent()
+}
+
+// drain reads the rest of the body for reuse (see watchedBody.drain).
+func (a *attempt) drain(wait time.Duration) {
+	a.mu.Lock()
+	b := a.resp
+	a.mu.Unlock()
+	if b != nil {
+		b.drain(wait)
+	}
+}
+
 func (a *attempt) reqID() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -134,6 +159,16 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	for k, v := range a.extraHeaders {
+		req.Header.Set(k, v) // the gateway's headers, set next, win
+	}
+	if len(a.extraQuery) > 0 {
+		q := req.URL.Query()
+		for k, v := range a.extraQuery {
+			q.Set(k, v)
+		}
+		req.URL.RawQuery = q.Encode()
+	}
 	if err := d.g.setHeaders(req); err != nil {
 		return nil, err
 	}
@@ -161,7 +196,7 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 		// has no trailing newline.
 		return nil, jsonInsteadOfStream(a, resp)
 	}
-	wb := &watchedBody{rc: resp.Body, a: a}
+	wb := &watchedBody{rc: resp.Body, a: a, http1: resp.ProtoMajor == 1}
 	a.mu.Lock()
 	a.resp = wb
 	a.mu.Unlock()
@@ -186,32 +221,78 @@ func jsonInsteadOfStream(a *attempt, resp *http.Response) error {
 	return fmt.Errorf("inference: gateway answered a streaming request with %s, not an event stream: %q", resp.Header.Get("Content-Type"), echo(b))
 }
 
-// watchedBody records each read for the idle timer and reports read errors
-// as what ended the attempt.
+// watchedBody records each read for the idle timer, reports read errors
+// as what ended the attempt, and passes the bytes through an sseFilter.
 type watchedBody struct {
-	rc   io.ReadCloser
-	a    *attempt
-	once sync.Once
-	err  error
+	rc    io.ReadCloser
+	a     *attempt
+	http1 bool
+	f     sseFilter // owned by the one goroutine that reads
+	once  sync.Once
+	err   error
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	a := b.a
-	if n > 0 {
-		a.lastRead.Store(int64(time.Since(a.start)))
-		if !a.gotFirst.Load() {
-			a.gotFirst.Store(true)
-			// The first-byte window is over; from now on the idle one
-			// applies.
-			a.timer.Reset(a.g.idleTimeout)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) <= len(b.f.head) {
+		// The held-back line start (under maxSSEHead bytes) goes in front
+		// of the next read; our readers (go-openai's bufio, io.Copy) read
+		// kilobytes at a time.
+		return 0, io.ErrShortBuffer
+	}
+	for {
+		k := b.f.takeHead(p)
+		n, err := b.rc.Read(p[k:])
+		a := b.a
+		if n > 0 {
+			a.lastRead.Store(int64(time.Since(a.start)))
+			if !a.gotFirst.Load() {
+				a.gotFirst.Store(true)
+				// The first-byte window is over; from now on the idle one
+				// applies.
+				a.timer.Reset(a.g.idleTimeout)
+			}
+		}
+		if err != nil && err != io.EOF {
+			err = a.mapErr("read", err)
+		}
+		// A line start still held at the end of the body was a cut line,
+		// which go-openai would not return either: it is dropped.
+		m := b.f.filter(p[:k+n])
+		if b.f.done {
+			return m, io.EOF // an error event: the stream decodes it
+		}
+		if m > 0 || err != nil {
+			return m, err
 		}
 	}
-	if err != nil && err != io.EOF {
-		err = a.mapErr("read", err)
-	}
-	return n, err
 }
+
+// errorEvent returns the error event the body ended with, or nil. Only the
+// reading goroutine calls it, after a read returned io.EOF.
+func (b *watchedBody) errorEvent() []byte { return b.f.errorEvent() }
+
+// drain reads what is left of an HTTP/1.1 body after [DONE], at most
+// maxDrain bytes and for at most wait, so that its end (the last chunk of
+// the chunked encoding) arrives and the connection goes back to the pool:
+// closing a body before its end closes the connection. HTTP/2 needs none.
+func (b *watchedBody) drain(wait time.Duration) {
+	if !b.http1 || wait <= 0 {
+		return
+	}
+	t := time.AfterFunc(wait, func() { b.a.cancel(errDrainTimeout) })
+	defer t.Stop()
+	_, _ = io.CopyN(io.Discard, b.rc, maxDrain)
+}
+
+// maxDrain bounds the bytes read after [DONE] in search of the body's end.
+const maxDrain = 64 << 10
+
+// errDrainTimeout ends an attempt whose body did not end soon after [DONE];
+// nobody sees it, the stream has ended cleanly.
+var errDrainTimeout = errors.New("inference: body did not end after [DONE]")
 
 // Close closes the body once; Close and Recv may both get here.
 func (b *watchedBody) Close() error {

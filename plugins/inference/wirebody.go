@@ -10,49 +10,6 @@ import (
 	"github.com/livekit-go/agents/session"
 )
 
-// reqBody is the Chat Completions request body. Field order is the order of
-// the keys on the wire, so bodies compare byte for byte. Options point at
-// the Request's own values: nil (unset) is omitted by omitzero, a set zero
-// or false is sent.
-type reqBody struct {
-	Model             string         `json:"model"`
-	Messages          []reqMessage   `json:"messages"`
-	Tools             []reqTool      `json:"tools,omitzero"`
-	ToolChoice        *reqToolChoice `json:"tool_choice,omitzero"`
-	ParallelToolCalls *bool          `json:"parallel_tool_calls,omitzero"`
-
-	Temperature         *float64          `json:"temperature,omitzero"`
-	TopP                *float64          `json:"top_p,omitzero"`
-	MaxTokens           *int              `json:"max_tokens,omitzero"`
-	MaxCompletionTokens *int              `json:"max_completion_tokens,omitzero"`
-	ReasoningEffort     *string           `json:"reasoning_effort,omitzero"`
-	FrequencyPenalty    *float64          `json:"frequency_penalty,omitzero"`
-	PresencePenalty     *float64          `json:"presence_penalty,omitzero"`
-	Seed                *int64            `json:"seed,omitzero"`
-	Stop                *Stop             `json:"stop,omitzero"`
-	N                   *int              `json:"n,omitzero"`
-	Logprobs            *bool             `json:"logprobs,omitzero"`
-	TopLogprobs         *int              `json:"top_logprobs,omitzero"`
-	LogitBias           map[string]int    `json:"logit_bias,omitzero"`
-	User                *string           `json:"user,omitzero"`
-	ServiceTier         *string           `json:"service_tier,omitzero"`
-	Metadata            map[string]string `json:"metadata,omitzero"`
-	Store               *bool             `json:"store,omitzero"`
-	Prediction          *Prediction       `json:"prediction,omitzero"`
-	Modalities          []string          `json:"modalities,omitzero"`
-	WebSearchOptions    *WebSearchOptions `json:"web_search_options,omitzero"`
-	Verbosity           *string           `json:"verbosity,omitzero"`
-	PromptCacheKey      *string           `json:"prompt_cache_key,omitzero"`
-	SafetyIdentifier    *string           `json:"safety_identifier,omitzero"`
-
-	Stream        bool             `json:"stream"`
-	StreamOptions reqStreamOptions `json:"stream_options"`
-}
-
-type reqStreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
 // reqMessage is any of the request message kinds. Content is a pointer so
 // that an empty string is sent where the schema requires content, and
 // omitted on an assistant message that only carries tool calls.
@@ -67,6 +24,9 @@ type reqToolCall struct {
 	ID       string          `json:"id"`
 	Type     string          `json:"type"`
 	Function reqFunctionCall `json:"function"`
+	// ExtraContent is the call's extra_content as the model sent it (Gemini's
+	// thought_signature), filtered as the Python client filters it.
+	ExtraContent json.RawMessage `json:"extra_content,omitzero"`
 }
 
 type reqFunctionCall struct {
@@ -86,95 +46,105 @@ type reqFunction struct {
 	Strict      bool            `json:"strict,omitzero"`
 }
 
-// reqToolChoice writes a tool choice as the API takes it: a mode string, or
-// {"type":"function","function":{"name":...}}.
-type reqToolChoice session.ToolChoice
+// toolChoiceWire writes tool_choice as the API takes it: a mode string,
+// {"type": T, T: {"name": ...}} for a named tool (function, custom), or the
+// allowed_tools object.
+type toolChoiceWire struct {
+	tc *session.ToolChoice
+	at *AllowedTools
+}
 
-func (c reqToolChoice) MarshalJSON() ([]byte, error) {
-	if c.Mode != "function" {
-		return marshalNoEscape(c.Mode)
+func (c toolChoiceWire) MarshalJSON() ([]byte, error) {
+	switch {
+	case c.at != nil:
+		return c.at.MarshalJSON()
+	case c.tc == nil:
+		return []byte("null"), nil
+	case !isNamedToolChoice(c.tc):
+		return marshalNoEscape(c.tc.Mode)
 	}
-	type name struct {
-		Name string `json:"name"`
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteString(`{"type":`)
+	if err := encodeTrim(enc, &buf, c.tc.Mode); err != nil {
+		return nil, err
 	}
-	type named struct {
-		Type     string `json:"type"`
-		Function name   `json:"function"`
+	buf.WriteByte(',')
+	if err := encodeTrim(enc, &buf, c.tc.Mode); err != nil {
+		return nil, err
 	}
-	return marshalNoEscape(named{"function", name{c.Function}})
+	buf.WriteString(`:{"name":`)
+	if err := encodeTrim(enc, &buf, c.tc.Function); err != nil {
+		return nil, err
+	}
+	buf.WriteString("}}")
+	return buf.Bytes(), nil
 }
 
 // buildBody returns the exact JSON body of the request: the model verbatim,
-// the messages, the tools, every set option under its wire key, stream and
-// stream_options, then the Extra keys in sorted order. An Extra key that
-// names a typed option or a key the request owns is skipped, so a typed
-// field always wins (Validate rejects such keys before this runs; the skip
-// guards against middleware that adds them later). Strings are not
-// HTML-escaped, so "<" stays "<".
+// the messages, the tools, every set option under its wire key in the
+// option table's order, stream and stream_options, then the Extra keys in
+// sorted order. An Extra key that names a typed option or a key the request
+// owns is skipped, so a typed field always wins (validation rejects such
+// keys before this runs; the skip guards against middleware that adds them
+// later). Strings are not HTML-escaped, so "<" stays "<".
 func buildBody(r *Request) ([]byte, error) {
 	msgs, err := reqMessages(r.Chat)
 	if err != nil {
 		return nil, err
 	}
-	o := &r.Options
-	b := reqBody{
-		Model:               r.Model,
-		Messages:            msgs,
-		ParallelToolCalls:   o.ParallelToolCalls,
-		Temperature:         o.Temperature,
-		TopP:                o.TopP,
-		MaxTokens:           o.MaxTokens,
-		MaxCompletionTokens: o.MaxCompletionTokens,
-		ReasoningEffort:     o.ReasoningEffort,
-		FrequencyPenalty:    o.FrequencyPenalty,
-		PresencePenalty:     o.PresencePenalty,
-		Seed:                o.Seed,
-		Stop:                o.Stop,
-		N:                   o.N,
-		Logprobs:            o.Logprobs,
-		TopLogprobs:         o.TopLogprobs,
-		LogitBias:           o.LogitBias,
-		User:                o.User,
-		ServiceTier:         o.ServiceTier,
-		Metadata:            o.Metadata,
-		Store:               o.Store,
-		Prediction:          o.Prediction,
-		Modalities:          o.Modalities,
-		WebSearchOptions:    o.WebSearchOptions,
-		Verbosity:           o.Verbosity,
-		PromptCacheKey:      o.PromptCacheKey,
-		SafetyIdentifier:    o.SafetyIdentifier,
-		Stream:              true,
-		StreamOptions:       reqStreamOptions{IncludeUsage: true},
-	}
-	if o.ToolChoice != nil {
-		b.ToolChoice = (*reqToolChoice)(o.ToolChoice)
-	}
+	var tools []reqTool
 	if len(r.Tools) > 0 {
-		b.Tools = make([]reqTool, len(r.Tools))
+		tools = make([]reqTool, len(r.Tools))
 		for i, t := range r.Tools {
 			if t.Parameters != nil && !json.Valid(t.Parameters) {
 				return nil, fmt.Errorf("inference: tool %q: parameters are not valid JSON", t.Name)
 			}
-			b.Tools[i] = reqTool{Type: "function", Function: reqFunction{
+			tools[i] = reqTool{Type: "function", Function: reqFunction{
 				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict,
 			}}
 		}
 	}
 
+	o := &r.Options
 	var buf bytes.Buffer
 	buf.Grow(512 + 64*len(msgs))
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := encodeTrim(enc, &buf, &b); err != nil {
+	put := func(key string, v any) error {
+		buf.WriteString(`,"`)
+		buf.WriteString(key) // wire keys are plain ASCII
+		buf.WriteString(`":`)
+		if err := encodeTrim(enc, &buf, v); err != nil {
+			return fmt.Errorf("inference: %s: %w", key, err)
+		}
+		return nil
+	}
+	buf.WriteString(`{"model":`)
+	if err := encodeTrim(enc, &buf, r.Model); err != nil {
 		return nil, fmt.Errorf("inference: body: %w", err)
 	}
-	if len(o.Extra) == 0 {
-		return buf.Bytes(), nil
+	if err := put("messages", msgs); err != nil {
+		return nil, err
 	}
-	buf.Truncate(buf.Len() - 1) // reopen the object: drop its '}'
+	if tools != nil {
+		if err := put("tools", tools); err != nil {
+			return nil, err
+		}
+	}
+	for i := range optionTable {
+		row := &optionTable[i]
+		if row.wire == nil || !row.isSet(o) {
+			continue
+		}
+		if err := put(row.key, row.wire(o)); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteString(`,"stream":true,"stream_options":{"include_usage":true}`)
 	for _, k := range slices.Sorted(maps.Keys(o.Extra)) {
-		if isTypedKey(k) || reservedKeys[k] {
+		if isTypedKey(k) || reservedKeys[k] || k == keyExtraBody {
 			continue
 		}
 		buf.WriteByte(',')
@@ -252,7 +222,8 @@ func reqMessages(chat *session.ChatContext) ([]reqMessage, error) {
 			}
 			m.ToolCalls = append(m.ToolCalls, reqToolCall{
 				ID: it.CallID, Type: "function",
-				Function: reqFunctionCall{Name: it.Name, Arguments: it.Arguments},
+				Function:     reqFunctionCall{Name: it.Name, Arguments: it.Arguments},
+				ExtraContent: sendableExtraContent(it.ExtraContent),
 			})
 		case *session.FunctionCallOutput:
 			msgs = append(msgs, reqMessage{Role: "tool", Content: &it.Output, ToolCallID: &it.CallID})
@@ -273,6 +244,66 @@ func isNilItem(item session.ChatItem) bool {
 		return it == nil
 	case *session.FunctionCallOutput:
 		return it == nil
+	}
+	return false
+}
+
+// extraContentKeys are the keys of a tool call's extra_content that go back
+// to the model, the ones the Python client sends back: a provider's data
+// meant for a later request (Gemini's google.thought_signature), not
+// whatever else a provider attached.
+var extraContentKeys = []string{"google", "livekit", "xai"}
+
+// sendableExtraContent returns the part of a call's extra_content sent back
+// with it: the extraContentKeys with a value that is not empty, in that
+// order, or nil. Anything that is not a JSON object is not sent.
+func sendableExtraContent(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, k := range extraContentKeys {
+		v, ok := obj[k]
+		if !ok || isEmptyJSON(v) {
+			continue
+		}
+		if buf.Len() == 0 {
+			buf.WriteByte('{')
+		} else {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"` + k + `":`)
+		buf.Write(v)
+	}
+	if buf.Len() == 0 {
+		return nil
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// isEmptyJSON reports whether v is a value Python finds false: null, false,
+// 0, "", [] or {}.
+func isEmptyJSON(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	switch string(v) {
+	case "null", "false", "0", `""`, "[]", "{}":
+		return true
+	}
+	if len(v) > 0 && (v[0] == '[' || v[0] == '{') {
+		var x any
+		if json.Unmarshal(v, &x) == nil {
+			switch x := x.(type) {
+			case []any:
+				return len(x) == 0
+			case map[string]any:
+				return len(x) == 0
+			}
+		}
 	}
 	return false
 }

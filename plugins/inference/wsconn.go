@@ -10,14 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/livekit-go/agents/session"
 )
 
 // The WebSocket side of the gateway, shared by STT and TTS: URL, handshake
@@ -45,7 +42,7 @@ const (
 type speechConfig struct {
 	baseURL        string
 	apiKey         string
-	apiSecret      string
+	apiSecret      secret
 	priority       string
 	logger         *slog.Logger
 	maxRetries     int
@@ -84,7 +81,7 @@ func WithSpeechBaseURL(url string) SpeechOption {
 // WithSpeechCredentials sets the API key and secret the gateway token is
 // signed with, overriding the environment.
 func WithSpeechCredentials(apiKey, apiSecret string) SpeechOption {
-	return func(c *speechConfig) { c.apiKey, c.apiSecret = apiKey, apiSecret }
+	return func(c *speechConfig) { c.apiKey, c.apiSecret = apiKey, newSecret(apiSecret) }
 }
 
 // WithSpeechPriority sets the inference class: "priority", "standard" or
@@ -185,32 +182,12 @@ func (g *speechGateway) endpoint(path, model string) string {
 	return g.wsBase + "/" + path + "?model=" + url.QueryEscape(model)
 }
 
-// headers are the handshake headers: auth, user agent, priority and the
-// job's ids from ctx.
+// headers are the handshake headers (setGatewayHeaders, without a
+// provider: the model string names it).
 func (g *speechGateway) headers(ctx context.Context) (http.Header, error) {
-	tok, err := g.tokens.header()
-	if err != nil {
-		return nil, err
-	}
 	h := http.Header{}
-	h["Authorization"] = []string{tok}
-	h["User-Agent"] = []string{userAgent}
-	if g.cfg.priority != "" {
-		h["X-Livekit-Inference-Priority"] = []string{g.cfg.priority}
-	}
-	if info, ok := session.JobInfoFrom(ctx); ok {
-		if info.RoomID != "" {
-			h["X-Livekit-Room-Id"] = []string{info.RoomID}
-		}
-		if info.JobID != "" {
-			h["X-Livekit-Job-Id"] = []string{info.JobID}
-		}
-		if info.AgentID != "" {
-			h["X-Livekit-Agent-Id"] = []string{info.AgentID}
-		}
-		if wt := os.Getenv("LIVEKIT_WORKER_TOKEN"); wt != "" {
-			h["X-Livekit-Worker-Token"] = []string{wt}
-		}
+	if err := setGatewayHeaders(ctx, h, g.tokens, "", g.cfg.priority); err != nil {
+		return nil, err
 	}
 	return h, nil
 }

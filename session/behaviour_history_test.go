@@ -1,0 +1,244 @@
+package session_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/livekit-go/agents/session"
+	"github.com/livekit-go/agents/session/sessiontest"
+)
+
+const threeSentences = "One two. Three four. Five six." // 400 ms of audio each
+
+// Behaviour 2: a TTS or audio output that fails mid-reply leaves in history
+// what was played, marked interrupted, and an error event that names the
+// failing stage.
+func TestOutputFailureKeepsOnlyWhatWasPlayed(t *testing.T) {
+	tests := []struct {
+		name       string
+		tts        func(*sessiontest.TTS) session.TTS
+		out        func(*sessiontest.AudioOutput) session.AudioOutput
+		wantSource string
+	}{
+		{
+			name: "tts fails after 800 ms of audio",
+			tts: func(t *sessiontest.TTS) session.TTS {
+				return &flakyTTS{TTS: t, failAfter: 40, err: sessiontest.ErrScripted}
+			},
+			out:        func(o *sessiontest.AudioOutput) session.AudioOutput { return o },
+			wantSource: "tts",
+		},
+		{
+			name: "audio output fails after 800 ms of audio",
+			tts:  func(t *sessiontest.TTS) session.TTS { return t },
+			out: func(o *sessiontest.AudioOutput) session.AudioOutput {
+				return &brokenOutput{AudioOutput: o, okFrames: 40, err: errPipe}
+			},
+			wantSource: "audio_output",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &sessiontest.Recorder{}
+				stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+				fake := sessiontest.NewAudioOutput()
+				tout := &sessiontest.TextOutput{}
+				s := startSession(t, nil, session.IO{Audio: in, AudioOut: tt.out(fake), TextOut: tout}, rec,
+					session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: threeSentences})),
+					session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(tt.tts(&sessiontest.TTS{})),
+					session.WithPreemptiveGeneration(false))
+				r := &rig{t: t, s: s, stt: stt, vad: vad}
+				r.say("count")
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				want := []string{"user: count", "assistant: One two. Three four. [interrupted]"}
+				if diff := cmp.Diff(history(s), want); diff != "" {
+					t.Errorf("history (-got +want):\n%s", diff)
+				}
+				if diff := cmp.Diff(tout.Messages(), []string{"One two. Three four."}); diff != "" {
+					t.Errorf("transcript (-got +want):\n%s", diff)
+				}
+				if got := errorSources(rec); !slices.Contains(got, tt.wantSource) {
+					t.Errorf("error sources = %q, want one from %q", got, tt.wantSource)
+				}
+				if closed(s) {
+					t.Error("one failed reply closed the session")
+				}
+			})
+		})
+	}
+}
+
+// Behaviour 3: a committed user turn is in history from its commit, even
+// when the reply to it never runs.
+func TestCommittedUserTurnIsNeverLost(t *testing.T) {
+	for _, drop := range []string{"Interrupt", "Close"} {
+		t.Run(drop, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newVoiceRig(t, sessiontest.NewLLM(), nil, session.WithPreemptiveGeneration(false))
+				if _, err := r.s.Say(tenWords, session.AllowInterruptions(false)); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				time.Sleep(300 * time.Millisecond)
+				r.say("hello")
+				time.Sleep(600 * time.Millisecond) // committed, queued behind the Say
+				synctest.Wait()
+				if got := history(r.s); !slices.Contains(got, "user: hello") {
+					t.Errorf("history at commit = %q, want the user's turn", got)
+				}
+				switch drop {
+				case "Interrupt":
+					if err := r.s.Interrupt(); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(5 * time.Second)
+					synctest.Wait()
+					// The Say the user talked over started first: it goes first.
+					if diff := cmp.Diff(history(r.s), []string{"assistant: " + tenWords, "user: hello"}); diff != "" {
+						t.Errorf("history (-got +want):\n%s", diff)
+					}
+				case "Close":
+					if err := r.s.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := history(r.s); !slices.Contains(got, "user: hello") {
+					t.Errorf("history after %s = %q, want the user's turn kept", drop, got)
+				}
+			})
+		})
+	}
+}
+
+// Behaviour 10: an assistant message enters history only with text the
+// user heard or saw.
+func TestNoEmptyAssistantMessages(t *testing.T) {
+	t.Run("reply interrupted before its audio", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			llm := sessiontest.NewLLM(sessiontest.Response{Text: "Hello there."}, sessiontest.Response{Text: "Yes?"})
+			r := newVoiceRig(t, llm, nil, session.WithPreemptiveGeneration(false))
+			r.tts.TTFB = time.Second
+			r.say("hi")
+			time.Sleep(800 * time.Millisecond) // committed; the LLM answered, TTS has not
+			if err := r.s.Interrupt(); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			r.say("hello?")
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			want := []string{"user: hi", "user: hello?", "assistant: Yes?"}
+			if diff := cmp.Diff(history(r.s), want); diff != "" {
+				t.Errorf("history (-got +want):\n%s", diff)
+			}
+			reqs := llm.Requests()
+			for _, it := range reqs[len(reqs)-1].Chat.Items {
+				if m, ok := it.(*session.ChatMessage); ok && m.Role == session.RoleAssistant && m.Content == "" {
+					t.Error("the next LLM request carries an empty assistant message")
+				}
+			}
+		})
+	})
+	t.Run("empty Say", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newVoiceRig(t, sessiontest.NewLLM(), nil)
+			h, err := r.s.Say("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if got := history(r.s); len(got) != 0 {
+				t.Errorf("history = %q, want nothing for an empty Say", got)
+			}
+		})
+	})
+}
+
+// Issue 12: the transcript of an answer follows playout word by word, in
+// deltas, and an interrupted answer's transcript ends at the words heard:
+// the same words history keeps.
+func TestInterruptedTranscriptEndsAtTheWordsHeard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+		tout := &deltaText{}
+		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
+			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "One two three four five six."})), // 1.2 s
+			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
+			session.WithPreemptiveGeneration(false))
+		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		r.say("count")
+		time.Sleep(500 * time.Millisecond) // commit; playout starts
+		synctest.Wait()
+		if got := tout.Current(); got != "" {
+			t.Errorf("transcript at 0 ms = %q, want nothing before a word was heard", got)
+		}
+		time.Sleep(700 * time.Millisecond)
+		synctest.Wait()
+		// "three" ends 557 ms in (13 of 28 characters), "four" at 771 ms
+		if got := tout.Current(); got != "One two three" {
+			t.Errorf("transcript at 700 ms = %q, want the words heard", got)
+		}
+		if err := s.Interrupt(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(tout.Messages(), []string{"One two three"}); diff != "" {
+			t.Errorf("transcript (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(tout.Deltas(), []string{"One", " two", " three"}); diff != "" {
+			t.Errorf("CaptureText calls (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(history(s), []string{"user: count", "assistant: One two three [interrupted]"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}
+
+// The transcript of a whole answer is the answer, each word sent once, in
+// order, and nothing of a sentence before its audio plays.
+func TestTranscriptDeltasNeverRepeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+		tout := &deltaText{}
+		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
+			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: threeSentences})),
+			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
+			session.WithPreemptiveGeneration(false))
+		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		r.say("count")
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		if got := tout.Current(); got != "One two." {
+			t.Errorf("transcript at 500 ms = %q, want the first sentence and no more", got)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(tout.Messages(), []string{threeSentences}); diff != "" {
+			t.Errorf("transcript (-got +want):\n%s", diff)
+		}
+		if got := strings.Join(tout.Deltas(), ""); got != threeSentences {
+			t.Errorf("deltas joined = %q", got)
+		}
+		if n := len(tout.Deltas()); n != 6 {
+			t.Errorf("CaptureText calls = %d (%q), want one per word", n, tout.Deltas())
+		}
+		if errs := sessiontest.Of[session.ErrorEvent](rec); len(errs) != 0 {
+			t.Errorf("errors = %+v", errs)
+		}
+	})
+}
