@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,7 +214,7 @@ type voiceRun struct {
 // failure it logs why and returns nil and the exit code (2 for missing
 // credentials, 1 otherwise).
 func prepareVoice(vf *voiceFlags, getenv func(string) string, log *slog.Logger) (*voiceRun, int) {
-	url, key, secret, err := lkCredentials(getenv, log)
+	url, key, secret, err := lkCredentials(getenv)
 	if err != nil {
 		log.Error(err.Error())
 		return nil, 2
@@ -275,8 +273,8 @@ func logWire(log *slog.Logger) inference.Middleware {
 }
 
 // The local development server (livekit-server --dev, and
-// scripts/livekit-dev.yaml): where start, connect and demo go when
-// LIVEKIT_URL is unset, with its well-known keys.
+// scripts/livekit-dev.yaml): where the demo goes when LIVEKIT_URL is
+// unset, with its well-known keys.
 const (
 	devURL    = "ws://127.0.0.1:7880"
 	devKey    = "devkey"
@@ -284,36 +282,15 @@ const (
 )
 
 // lkCredentials reads LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.
-// With LIVEKIT_URL unset it is the local development server; on a loopback
-// server with neither key nor secret set, the keys are the dev server's.
-// Either default is logged.
-func lkCredentials(getenv func(string) string, log *slog.Logger) (url, key, secret string, err error) {
+// start and connect need all three, as LiveKit Agents' workers need their
+// server's credentials: a worker that guessed a server could take jobs
+// from whatever listens there.
+func lkCredentials(getenv func(string) string) (url, key, secret string, err error) {
 	url, key, secret = getenv("LIVEKIT_URL"), getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
-	if url == "" {
-		url = devURL
-		log.Info("LIVEKIT_URL is unset: using the local development server", "url", url)
-	}
-	if key == "" && secret == "" && loopback(url) {
-		key, secret = devKey, devSecret
-		log.Info("LIVEKIT_API_KEY and LIVEKIT_API_SECRET are unset: using the development server's keys", "key", key)
-	}
-	if key == "" || secret == "" {
-		return "", "", "", fmt.Errorf("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set for %s", url)
+	if url == "" || key == "" || secret == "" {
+		return "", "", "", fmt.Errorf("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set")
 	}
 	return url, key, secret, nil
-}
-
-// loopback reports whether url's host is this machine.
-func loopback(url string) bool {
-	u, err := neturl.Parse(url)
-	if err != nil {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
 }
 
 // withEnv is getenv with key set to value.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
@@ -111,34 +110,3 @@ func audibleFrames(pcm []int16) int {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// With LIVEKIT_URL unset the programs go to the local development server;
-// on a loopback server without keys they use its well-known ones; any
-// other server needs its keys.
-func TestCredentialDefaults(t *testing.T) {
-	for _, tc := range []struct {
-		name                  string
-		env                   map[string]string
-		url, key, secret, err string
-	}{
-		{"nothing set", nil, devURL, devKey, devSecret, ""},
-		{"a local server", map[string]string{"LIVEKIT_URL": "ws://localhost:7950"}, "ws://localhost:7950", devKey, devSecret, ""},
-		{"a loopback address", map[string]string{"LIVEKIT_URL": "ws://[::1]:7880"}, "ws://[::1]:7880", devKey, devSecret, ""},
-		{"keys given", map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}, devURL, "k", "s", ""},
-		{"a remote server without keys", map[string]string{"LIVEKIT_URL": "wss://x.livekit.cloud"}, "", "", "", "must be set for wss://x.livekit.cloud"},
-		{"half the keys", map[string]string{"LIVEKIT_API_KEY": "k"}, "", "", "", "LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url, key, secret, err := lkCredentials(envOf(tc.env), discardLog())
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Errorf("error %v, want one with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || url != tc.url || key != tc.key || secret != tc.secret {
-				t.Errorf("got %s %s %s %v; want %s %s %s", url, key, secret, err, tc.url, tc.key, tc.secret)
-			}
-		})
-	}
-}
