@@ -53,7 +53,7 @@ func startLocalModel(model string, log *slog.Logger, opts ...inference.Option) (
 	if err != nil {
 		return nil, fmt.Errorf("stand-in model: %w", err)
 	}
-	h := &standIn{secret: secret, log: log}
+	h := newStandIn(secret, log)
 	m := &localModel{
 		URL:    "http://" + ln.Addr().String() + "/v1",
 		srv:    &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
@@ -85,9 +85,21 @@ func (m *localModel) Close() error {
 
 // standIn is the endpoint: POST /v1/chat/completions and GET /v1/models.
 type standIn struct {
-	secret string
+	// verify checks a token's signature against the run's secret, which
+	// no field holds, so that no formatted value can show it.
+	verify func(*auth.APIKeyTokenVerifier) (*auth.ClaimGrants, error)
 	log    *slog.Logger
 	wg     sync.WaitGroup // requests being served
+}
+
+func newStandIn(secret string, log *slog.Logger) *standIn {
+	return &standIn{
+		verify: func(v *auth.APIKeyTokenVerifier) (*auth.ClaimGrants, error) {
+			_, g, err := v.Verify(secret)
+			return g, err
+		},
+		log: log,
+	}
 }
 
 func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +150,7 @@ func (s *standIn) authorize(header string) error {
 	if v.APIKey() != standInKey {
 		return errors.New("unknown API key")
 	}
-	_, grants, err := v.Verify(s.secret)
+	grants, err := s.verify(v)
 	if err != nil {
 		return errors.New("invalid token")
 	}

@@ -93,7 +93,7 @@ func TestStandInCallsTheTimeToolThroughInference(t *testing.T) {
 func TestStandInReceivesTheOptionsTheDemoShows(t *testing.T) {
 	var shown string
 	seen := make(chan map[string]json.RawMessage, 1)
-	h := &standIn{secret: "s"}
+	h := newStandIn("s", nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if req, err := parseChatRequest(body); err == nil {
@@ -160,7 +160,7 @@ func token(t *testing.T, key, secret string, grant bool) string {
 // The stand-in answers what it cannot serve as the gateway would: a status
 // and a JSON error that says what was wrong.
 func TestStandInRejectsBadRequests(t *testing.T) {
-	srv := httptest.NewServer(&standIn{secret: "s"})
+	srv := httptest.NewServer(newStandIn("s", nil))
 	defer srv.Close()
 	good := `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`
 	for _, tc := range []struct {
@@ -205,7 +205,7 @@ func TestStandInRejectsBadRequests(t *testing.T) {
 // fragments, the finish reason, the usage in a chunk with no choices, and
 // [DONE] last.
 func TestStandInStreamsAsOpenAIDoes(t *testing.T) {
-	srv := httptest.NewServer(&standIn{secret: "s"})
+	srv := httptest.NewServer(newStandIn("s", nil))
 	defer srv.Close()
 	body := `{"model":"openai/gpt-4.1-mini","messages":[{"role":"user","content":"what time is it in tokyo"}],
 		"tools":[{"type":"function","function":{"name":"current_time","parameters":{}}}],"stream":true,"stream_options":{"include_usage":true}}`
