@@ -235,12 +235,7 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		}
 	}
 	if len(w.Error) > 0 {
-		e := &APIError{InStream: true}
-		fillFromErrorJSON(e, line)
-		if e.Message == "" {
-			e.Message = rawText(json.RawMessage(w.Error))
-		}
-		return e
+		return streamError(line)
 	}
 	d.id = string(w.ID)
 	if w.ServiceTier != "" {

@@ -169,6 +169,27 @@ func fillFromErrorJSON(e *APIError, body []byte) {
 	}
 }
 
+// streamError is the *APIError of an error event in a stream. data is the
+// event's data: the provider's {"error": ...} (an object, or a string), a
+// bare {"message": ...} after an "event: error" field, or text; the message
+// is the provider's, else the error value's JSON, else the start of data.
+func streamError(data []byte) *APIError {
+	e := &APIError{InStream: true}
+	fillFromErrorJSON(e, data)
+	if e.Message != "" {
+		return e
+	}
+	var w struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(data, &w) == nil && len(w.Error) > 0 && string(w.Error) != "null" {
+		e.Message = rawText(w.Error)
+	} else if e.Code == "" {
+		e.Message = string(echo(data))
+	}
+	return e
+}
+
 // rawText renders a JSON string as its text and anything else (a number, a
 // list of messages) as its JSON.
 func rawText(raw json.RawMessage) string {

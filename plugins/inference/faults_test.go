@@ -643,3 +643,55 @@ func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultErrorEventOverSeveralLines: an error event is the whole SSE
+// event, as the SSE format (and the Python client's decoder) reads it: its
+// data may be spread over several data: lines, and an "event: error" field
+// makes its data an error whatever its shape. Each gives the provider's
+// message in one *APIError, from one request when it names a client error.
+func TestFaultErrorEventOverSeveralLines(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		wantMsg   string
+		wantCode  string
+		wantRetry bool
+	}{
+		{"data over two lines", "event: error\ndata: {\"error\":{\"message\":\"too long\",\ndata: \"type\":\"invalid_request_error\",\"code\":\"string_above_max_length\"}}\n\n",
+			"too long", "string_above_max_length", false},
+		{"pretty-printed, no event field", "data: {\"error\":\ndata:   {\"message\":\"too long\", \"type\":\"invalid_request_error\"}\n: keep-alive\ndata: }\n\n",
+			"too long", "", false},
+		{"event: error with a bare message", "event: error\ndata: {\"message\":\"upstream overloaded\",\"type\":\"server_error\"}\n\n",
+			"upstream overloaded", "", true},
+		{"event: error with text", "event:error\r\nid: 4\r\ndata: upstream overloaded\r\n\r\n",
+			"upstream overloaded", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				s := startSSE(w)
+				s.raw(tt.body)
+			})
+			st, err := newGWModel(t, srv.URL, WithMaxRetries(1)).Chat(t.Context(), gwRequest())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			d := drain(t, st)
+			var ae *APIError
+			if !errors.As(d.err, &ae) || !ae.InStream {
+				t.Fatalf("err = %v, want a stream *APIError", d.err)
+			}
+			if ae.Message != tt.wantMsg || ae.Code != tt.wantCode || ae.Retryable() != tt.wantRetry {
+				t.Errorf("APIError message %q code %q retryable %v; want %q, %q, %v", ae.Message, ae.Code, ae.Retryable(), tt.wantMsg, tt.wantCode, tt.wantRetry)
+			}
+			want := 1
+			if tt.wantRetry {
+				want = 2
+			}
+			if n := srv.count(); n != want {
+				t.Errorf("requests = %d, want %d", n, want)
+			}
+		})
+	}
+}

@@ -171,10 +171,7 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 		if err == io.EOF {
 			if ev := s.cur.errorEvent(); ev != nil {
 				// The body ended at an error event (see sseFilter).
-				err = s.dec.decodeLine(ev, &s.queue)
-				if err == nil {
-					err = fmt.Errorf("inference: malformed error event: %q", echo(ev))
-				}
+				err = streamError(ev)
 			}
 		}
 		if err == io.EOF {
