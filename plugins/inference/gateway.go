@@ -55,7 +55,7 @@ func newGateway(cfg config) (*gateway, error) {
 	base := resolveBaseURL(cfg.baseURL)
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("inference: gateway URL %q: want an http or https URL", base)
+		return nil, fmt.Errorf("inference: gateway URL %q: want an http or https URL", redactURL(base))
 	}
 	creds, err := resolveCredentials(cfg)
 	if err != nil {
@@ -119,7 +119,7 @@ func (g *gateway) setHeaders(req *http.Request) error {
 func (g *gateway) send(ctx context.Context, r *Request) (session.LLMStream, error) {
 	s := &stream{
 		g: g, ctx: ctx, model: r.Model, start: time.Now(), closed: make(chan struct{}),
-		extraHeaders: r.Options.ExtraHeaders, extraQuery: r.Options.ExtraQuery,
+		extras: setExtras(r.Options.ExtraHeaders, r.Options.ExtraQuery),
 	}
 	if r.Options.N != nil {
 		s.n = *r.Options.N
@@ -155,7 +155,7 @@ func (g *gateway) prewarm(ctx context.Context) error {
 		if cause := context.Cause(ctx); cause != nil {
 			return cause
 		}
-		return &ConnectionError{Op: "connect", Err: err}
+		return &ConnectionError{Op: "connect", Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

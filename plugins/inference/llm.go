@@ -150,8 +150,11 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{model: model, cfg: cfg, gw: gw}
 	opt := cfg.options.clone()
+	// The options live in persistent from here on; the config keeps no copy
+	// of their extra headers for fmt to reach (see SecretMap).
+	cfg.options = ModelOptions{}
+	m := &Model{model: model, cfg: cfg, gw: gw}
 	m.persistent.Store(&opt)
 
 	// The order is DESIGN.md's: merge, model rules, validate what will be

@@ -144,8 +144,8 @@ var optionTable = []optionRow{
 	scalar(keyVerbosity, func(o *ModelOptions) **string { return &o.Verbosity }, toString),
 	scalar(keyPromptCacheKey, func(o *ModelOptions) **string { return &o.PromptCacheKey }, toString),
 	scalar(keySafetyIdentifier, func(o *ModelOptions) **string { return &o.SafetyIdentifier }, toString),
-	notInBody(mapRow(keyExtraHeaders, func(o *ModelOptions) *map[string]string { return &o.ExtraHeaders }, parseStringMap, true)),
-	notInBody(mapRow(keyExtraQuery, func(o *ModelOptions) *map[string]string { return &o.ExtraQuery }, parseQueryMap, true)),
+	notInBody(mapRow(keyExtraHeaders, func(o *ModelOptions) *SecretMap { return &o.ExtraHeaders }, parseStringMap, true)),
+	notInBody(mapRow(keyExtraQuery, func(o *ModelOptions) *SecretMap { return &o.ExtraQuery }, parseQueryMap, true)),
 }
 
 // optionByKey finds a row by its wire key.
@@ -185,13 +185,17 @@ func scalar[T any](key string, field func(*ModelOptions) **T, parse func(any) (T
 
 // mapRow is the row of an option held as a map. With byKey a per-call map
 // is laid over the persistent one key by key; without, it replaces it.
-func mapRow[V any](key string, field func(*ModelOptions) *map[string]V, parse func(any) (map[string]V, error), byKey bool) optionRow {
+func mapRow[M ~map[string]V, V any](key string, field func(*ModelOptions) *M, parse func(any) (map[string]V, error), byKey bool) optionRow {
 	r := optionRow{
 		key:   key,
 		isSet: func(o *ModelOptions) bool { return *field(o) != nil },
 		clear: func(o *ModelOptions) { *field(o) = nil },
 		copy:  func(dst, src *ModelOptions) { *field(dst) = maps.Clone(*field(src)) },
-		parse: func(o *ModelOptions, v any) (err error) { *field(o), err = parse(v); return err },
+		parse: func(o *ModelOptions, v any) error {
+			m, err := parse(v)
+			*field(o) = M(m)
+			return err
+		},
 		toMap: func(o *ModelOptions) any {
 			m := make(map[string]any, len(*field(o)))
 			for k, v := range *field(o) {
@@ -204,7 +208,7 @@ func mapRow[V any](key string, field func(*ModelOptions) *map[string]V, parse fu
 	if byKey {
 		r.merge = func(dst, src *ModelOptions) {
 			if *field(dst) == nil {
-				*field(dst) = make(map[string]V, len(*field(src)))
+				*field(dst) = make(M, len(*field(src)))
 			}
 			maps.Copy(*field(dst), *field(src))
 		}

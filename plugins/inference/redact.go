@@ -1,9 +1,14 @@
 package inference
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -131,6 +136,80 @@ func (s secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalJSON redacts the secret.
 func (s secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
 
+// SecretMap is a map of strings whose values may be credentials (a
+// provider's API key in extra_headers or extra_query). It is used as any
+// map; printed with fmt (every verb), logged with slog or marshalled to
+// JSON it shows its keys and [redacted] for every value.
+type SecretMap map[string]string
+
+// redacted returns a copy with every value replaced by [redacted].
+func (m SecretMap) redacted() map[string]string {
+	if m == nil {
+		return nil
+	}
+	r := make(map[string]string, len(m))
+	for k := range m {
+		r[k] = redacted
+	}
+	return r
+}
+
+// String shows the keys, sorted, with the values redacted.
+func (m SecretMap) String() string { return fmt.Sprint(m.redacted()) }
+
+// GoString shows the keys with the values redacted.
+func (m SecretMap) GoString() string {
+	if m == nil {
+		return "inference.SecretMap(nil)"
+	}
+	return "inference.SecretMap" + strings.TrimPrefix(fmt.Sprintf("%#v", m.redacted()), "map[string]string")
+}
+
+// Format shows the keys with the values redacted, for every verb.
+func (m SecretMap) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String(), m.GoString()) }
+
+// LogValue logs the keys with the values redacted.
+func (m SecretMap) LogValue() slog.Value { return slog.AnyValue(m.redacted()) }
+
+// MarshalJSON writes the keys with the values redacted: the JSON of a
+// SecretMap is for logs, never for the wire.
+func (m SecretMap) MarshalJSON() ([]byte, error) { return json.Marshal(m.redacted()) }
+
+// redactURL returns raw with its password and its query's values replaced,
+// for errors and formatted values: a base URL may carry a password, and
+// extra_query a key.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.ContainsAny(raw, "@?") {
+			return redacted
+		}
+		return raw
+	}
+	if u.RawQuery != "" {
+		var b strings.Builder
+		for i, k := range slices.Sorted(maps.Keys(u.Query())) {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k))
+			b.WriteString("=" + redacted)
+		}
+		u.RawQuery = b.String()
+	}
+	return u.Redacted()
+}
+
+// redactURLError redacts the URL of a *url.Error in err (net/http's
+// client wraps its errors in one, with the request URL, query included).
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
+	}
+	return err
+}
+
 // credentials
 
 func (c credentials) fields() []string {
@@ -161,7 +240,7 @@ func (m *Model) fields() []string {
 	}
 	kv := []string{"model", m.model, "provider", m.cfg.provider, "base_url", "", "api_key", m.cfg.apiKey, "api_secret", m.cfg.apiSecret.String()}
 	if g := m.gw; g != nil {
-		kv[5] = g.baseURL
+		kv[5] = redactURL(g.baseURL)
 		// The key and secret in use, which may come from the environment.
 		kv = append(kv[:6], g.tokens.fields()...)
 	}
@@ -200,7 +279,7 @@ func (g *speechGateway) fields() []string {
 	if g == nil {
 		return nil
 	}
-	return append([]string{"base_url", g.wsBase}, g.tokens.fields()...)
+	return append([]string{"base_url", redactURL(g.wsBase)}, g.tokens.fields()...)
 }
 
 func speechFields(model string, cfg *speechConfig, gw *speechGateway, err error) []string {

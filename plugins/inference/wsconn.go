@@ -162,7 +162,7 @@ func newSpeechGateway(cfg speechConfig) (*speechGateway, error) {
 func wsBaseURL(base string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", base)
+		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", redactURL(base))
 	}
 	switch u.Scheme {
 	case "http":
@@ -171,7 +171,7 @@ func wsBaseURL(base string) (string, error) {
 		u.Scheme = "wss"
 	case "ws", "wss":
 	default:
-		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", base)
+		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", redactURL(base))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
