@@ -337,7 +337,10 @@ func (d *decoder) toolDelta(choice int, tc *sseToolCall, ch *session.ChatChunk) 
 		p.name = tc.Function.Name
 	}
 	p.args = append(p.args, tc.Function.Arguments...)
-	if tc.ExtraContent != nil {
+	// The first extra_content that says something is the call's (Python
+	// keeps the one on the delta that names the call): a later empty one,
+	// which some providers repeat, must not wipe a thought signature.
+	if tc.ExtraContent != nil && (p.extra == nil || isEmptyJSON(p.extra)) {
 		p.extra = json.RawMessage(tc.ExtraContent)
 	}
 	return nil

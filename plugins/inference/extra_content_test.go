@@ -176,3 +176,28 @@ func TestSendableExtraContent(t *testing.T) {
 		}
 	}
 }
+
+// TestToolCallExtraContentKeptOverLaterDeltas: a call's extra_content is
+// the first one that says something (Python keeps the one on the delta
+// that names the call); an empty or null extra_content on a later delta of
+// the same call does not wipe the thought signature.
+func TestToolCallExtraContentKeptOverLaterDeltas(t *testing.T) {
+	got, err := decodeAll(
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"},"extra_content":{"google":{"thought_signature":"S"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"}"},"extra_content":{}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"extra_content":{"google":{"thought_signature":"other"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"},"extra_content":{}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"extra_content":{"google":{"thought_signature":"late"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []session.ChatChunk{{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{
+		{CallID: "a", Name: "f", Arguments: "{}", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"S"}}`)},
+		{CallID: "b", Name: "g", Arguments: "{}", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"late"}}`)},
+	}}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("chunks (-got +want):\n%s", diff)
+	}
+}
