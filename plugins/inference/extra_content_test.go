@@ -160,15 +160,16 @@ func TestToolCallExtraContentThroughASession(t *testing.T) {
 
 func TestSendableExtraContent(t *testing.T) {
 	for in, want := range map[string]string{
-		``:                                     ``,
-		`null`:                                 ``,
-		`[1]`:                                  ``,
-		`"x"`:                                  ``,
-		`{}`:                                   ``,
-		`{"vendor":{"a":1}}`:                   ``,
-		`{"google":{}}`:                        ``,
-		`{"google":null,"xai":""}`:             ``,
-		`{"google":{"thought_signature":"s"}}`: `{"google":{"thought_signature":"s"}}`,
+		``:                                      ``,
+		`null`:                                  ``,
+		`[1]`:                                   ``,
+		`"x"`:                                   ``,
+		`{}`:                                    ``,
+		`{"vendor":{"a":1}}`:                    ``,
+		`{"google":{}}`:                         ``,
+		`{"google":null,"xai":""}`:              ``,
+		`{"google":0.0,"xai":-0,"livekit":0e3}`: ``,
+		`{"google":{"thought_signature":"s"}}`:  `{"google":{"thought_signature":"s"}}`,
 		`{"xai":{"a":1},"livekit":[1],"google":{"b":2},"x":1}`: `{"google":{"b":2},"livekit":[1],"xai":{"a":1}}`,
 	} {
 		if got := string(sendableExtraContent(json.RawMessage(in))); got != want {
