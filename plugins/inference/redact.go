@@ -34,58 +34,61 @@ func formatRedacted(f fmt.State, verb rune, s, gs string) {
 	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), s)
 }
 
-// describe writes "name{k=v k=v}" with empty values left out.
-func describe(name string, kv ...string) string {
+// description is what a type holding credentials shows of itself: its
+// name for %v and for %#v, and its fields as key, value pairs (empty values
+// left out) with the secrets already redacted. A description without kv
+// is a nil pointer's.
+type description struct {
+	name   string // "inference.LLM"
+	goName string // "Model"
+	kv     []string
+}
+
+// String writes "name{k=v k=v}".
+func (d description) String() string {
+	if d.kv == nil {
+		return "<nil>"
+	}
+	return d.write(d.name+"{", "=", " ", func(s string) string { return s })
+}
+
+// GoString writes "&inference.Name{k:"v", ...}".
+func (d description) GoString() string {
+	if d.kv == nil {
+		return "(*inference." + d.goName + ")(nil)"
+	}
+	return d.write("&inference."+d.goName+"{", ":", ", ", strconv.Quote)
+}
+
+func (d description) write(open, eq, sep string, value func(string) string) string {
 	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
+	b.WriteString(open)
 	first := true
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
+	for i := 0; i+1 < len(d.kv); i += 2 {
+		if d.kv[i+1] == "" {
 			continue
 		}
 		if !first {
-			b.WriteByte(' ')
+			b.WriteString(sep)
 		}
 		first = false
-		b.WriteString(kv[i])
-		b.WriteByte('=')
-		b.WriteString(kv[i+1])
+		b.WriteString(d.kv[i] + eq + value(d.kv[i+1]))
 	}
 	b.WriteByte('}')
 	return b.String()
 }
 
-// goDescribe writes "&inference.Name{k:"v", ...}" with empty values left
-// out.
-func goDescribe(name string, kv ...string) string {
-	var b strings.Builder
-	b.WriteString("&inference.")
-	b.WriteString(name)
-	b.WriteByte('{')
-	first := true
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			continue
-		}
-		if !first {
-			b.WriteString(", ")
-		}
-		first = false
-		b.WriteString(kv[i])
-		b.WriteByte(':')
-		b.WriteString(strconv.Quote(kv[i+1]))
-	}
-	b.WriteByte('}')
-	return b.String()
+// Format writes the description for every verb (formatRedacted).
+func (d description) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, d.String(), d.GoString())
 }
 
-// logGroup is the slog group of the same pairs.
-func logGroup(kv ...string) slog.Value {
-	attrs := make([]slog.Attr, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			attrs = append(attrs, slog.String(kv[i], kv[i+1]))
+// LogValue is the slog group of the pairs.
+func (d description) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(d.kv)/2)
+	for i := 0; i+1 < len(d.kv); i += 2 {
+		if d.kv[i+1] != "" {
+			attrs = append(attrs, slog.String(d.kv[i], d.kv[i+1]))
 		}
 	}
 	return slog.GroupValue(attrs...)
@@ -250,28 +253,25 @@ func (m *Model) fields() []string {
 	return kv
 }
 
-// String describes the model without its API secret or gateway token.
-func (m *Model) String() string {
+func (m *Model) describe() description {
 	if m == nil {
-		return "<nil>"
+		return description{goName: "Model"}
 	}
-	return describe("inference.LLM", m.fields()...)
+	return description{"inference.LLM", "Model", m.fields()}
 }
 
+// String describes the model without its API secret or gateway token.
+func (m *Model) String() string { return m.describe().String() }
+
 // GoString describes the model without its API secret or gateway token.
-func (m *Model) GoString() string {
-	if m == nil {
-		return "(*inference.Model)(nil)"
-	}
-	return goDescribe("Model", m.fields()...)
-}
+func (m *Model) GoString() string { return m.describe().GoString() }
 
 // Format prints the model without its API secret or gateway token, for
 // every verb.
-func (m *Model) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String(), m.GoString()) }
+func (m *Model) Format(f fmt.State, verb rune) { m.describe().Format(f, verb) }
 
 // LogValue logs the model without its API secret or gateway token.
-func (m *Model) LogValue() slog.Value { return logGroup(m.fields()...) }
+func (m *Model) LogValue() slog.Value { return m.describe().LogValue() }
 
 // speechGateway, STTModel, TTSModel
 
@@ -295,66 +295,42 @@ func speechFields(model string, cfg *speechConfig, gw *speechGateway, err error)
 	return kv
 }
 
-func (m *STTModel) fields() []string {
-	return speechFields(m.model, &m.cfg.speechConfig, m.gw, m.err)
+func (m *STTModel) describe() description {
+	if m == nil {
+		return description{goName: "STTModel"}
+	}
+	return description{"inference.STT", "STTModel", speechFields(m.model, &m.cfg.speechConfig, m.gw, m.err)}
 }
 
 // String describes the model without its API secret or gateway token.
-func (m *STTModel) String() string {
-	if m == nil {
-		return "<nil>"
-	}
-	return describe("inference.STT", m.fields()...)
-}
+func (m *STTModel) String() string { return m.describe().String() }
 
 // GoString describes the model without its API secret or gateway token.
-func (m *STTModel) GoString() string {
-	if m == nil {
-		return "(*inference.STTModel)(nil)"
-	}
-	return goDescribe("STTModel", m.fields()...)
-}
+func (m *STTModel) GoString() string { return m.describe().GoString() }
 
 // Format prints the model without its API secret or gateway token, for
 // every verb.
-func (m *STTModel) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String(), m.GoString()) }
+func (m *STTModel) Format(f fmt.State, verb rune) { m.describe().Format(f, verb) }
 
 // LogValue logs the model without its API secret or gateway token.
-func (m *STTModel) LogValue() slog.Value {
-	if m == nil {
-		return slog.GroupValue()
-	}
-	return logGroup(m.fields()...)
-}
+func (m *STTModel) LogValue() slog.Value { return m.describe().LogValue() }
 
-func (m *TTSModel) fields() []string {
-	return speechFields(m.model, &m.cfg.speechConfig, m.gw, m.err)
+func (m *TTSModel) describe() description {
+	if m == nil {
+		return description{goName: "TTSModel"}
+	}
+	return description{"inference.TTS", "TTSModel", speechFields(m.model, &m.cfg.speechConfig, m.gw, m.err)}
 }
 
 // String describes the model without its API secret or gateway token.
-func (m *TTSModel) String() string {
-	if m == nil {
-		return "<nil>"
-	}
-	return describe("inference.TTS", m.fields()...)
-}
+func (m *TTSModel) String() string { return m.describe().String() }
 
 // GoString describes the model without its API secret or gateway token.
-func (m *TTSModel) GoString() string {
-	if m == nil {
-		return "(*inference.TTSModel)(nil)"
-	}
-	return goDescribe("TTSModel", m.fields()...)
-}
+func (m *TTSModel) GoString() string { return m.describe().GoString() }
 
 // Format prints the model without its API secret or gateway token, for
 // every verb.
-func (m *TTSModel) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String(), m.GoString()) }
+func (m *TTSModel) Format(f fmt.State, verb rune) { m.describe().Format(f, verb) }
 
 // LogValue logs the model without its API secret or gateway token.
-func (m *TTSModel) LogValue() slog.Value {
-	if m == nil {
-		return slog.GroupValue()
-	}
-	return logGroup(m.fields()...)
-}
+func (m *TTSModel) LogValue() slog.Value { return m.describe().LogValue() }
