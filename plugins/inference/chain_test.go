@@ -211,14 +211,9 @@ func TestExtraBodyAndHeadersFromMap(t *testing.T) {
 	for _, call := range []map[string]any{nil, {"extra_headers": map[string]any{"X-Call": "c-1"}, "extra_body": map[string]any{"top_k": 10}}} {
 		req := gwRequest()
 		req.ModelOptions = call
-		st, err := m.Chat(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := drain(t, st); d.err != nil {
+		if d := chatDrained(t, t.Context(), m, req); d.err != nil {
 			t.Fatal(d.err)
 		}
-		st.Close()
 	}
 	for i, want := range []struct {
 		topK   float64

@@ -346,13 +346,7 @@ func TestThinkTagsPerModel(t *testing.T) {
 		"google/gemma-4-31b-it": "Hello there. <think>x</think>",
 		"openai/gpt-4.1-mini":   "<|channel>thought The user greets; greet back.<channel|>Hello there. ",
 	} {
-		st, err := newGWModelFor(t, model, srv.URL).Chat(t.Context(), gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := drain(t, st)
-		st.Close()
-		if d.err != nil || d.content != want {
+		if d := chatDrained(t, t.Context(), newGWModelFor(t, model, srv.URL), gwRequest()); d.err != nil || d.content != want {
 			t.Errorf("%s: content %q, %v; want %q", model, d.content, d.err, want)
 		}
 	}
@@ -411,12 +405,7 @@ func TestChoiceIndexDoesNotSizeMemory(t *testing.T) {
 		if tc.n > 0 {
 			opts = append(opts, WithModelOptions(ModelOptions{N: new(tc.n)}))
 		}
-		st, err := newGWModel(t, srv.URL, opts...).Chat(t.Context(), gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := drain(t, st)
-		st.Close()
+		d := chatDrained(t, t.Context(), newGWModel(t, srv.URL, opts...), gwRequest())
 		if tc.wantErr == "" && d.err != nil || tc.wantErr != "" && (d.err == nil || !strings.Contains(d.err.Error(), tc.wantErr)) {
 			t.Errorf("n=%d: err = %v, want %q", tc.n, d.err, tc.wantErr)
 		}
@@ -451,13 +440,7 @@ func TestContentAsListOfParts(t *testing.T) {
 		s.finish("stop")
 		s.done()
 	})
-	st, err := newGWModel(t, srv.URL).Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drain(t, st)
-	st.Close()
-	if d.err != nil || d.content != "A list" {
+	if d := chatDrained(t, t.Context(), newGWModel(t, srv.URL), gwRequest()); d.err != nil || d.content != "A list" {
 		t.Errorf("content %q, %v; want %q", d.content, d.err, "A list")
 	}
 }

@@ -22,6 +22,16 @@ func geminiToolCalls(w http.ResponseWriter) {
 	s.done()
 }
 
+// geminiThenOK answers the first request with geminiToolCalls, the others
+// with "ok".
+func geminiThenOK(w http.ResponseWriter, r *http.Request, n int) {
+	if n == 1 {
+		geminiToolCalls(w)
+		return
+	}
+	okStream(w)
+}
+
 // toolCallsSent returns the id and extra_content of every tool call in a
 // request body, in order.
 func toolCallsSent(t *testing.T, body []byte) map[string]string {
@@ -51,21 +61,10 @@ func toolCallsSent(t *testing.T, body []byte) map[string]string {
 // keys the Python client sends back), so Gemini 3 finds its
 // thought_signature.
 func TestToolCallExtraContentRoundTrip(t *testing.T) {
-	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			geminiToolCalls(w)
-			return
-		}
-		okStream(w)
-	})
+	srv := newGWServer(t, geminiThenOK)
 	m := newGWModel(t, srv.URL)
 	req := withTools(gwRequest())
-	st, err := m.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drain(t, st)
-	st.Close()
+	d := chatDrained(t, t.Context(), m, req)
 	if d.err != nil {
 		t.Fatal(d.err)
 	}
@@ -96,14 +95,9 @@ func TestToolCallExtraContentRoundTrip(t *testing.T) {
 		chat.Add(&session.FunctionCallOutput{CallID: c.CallID, Name: c.Name, Output: "sunny"})
 	}
 	req.Chat = chat
-	st, err = m.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := drain(t, st); d.err != nil {
+	if d := chatDrained(t, t.Context(), m, req); d.err != nil {
 		t.Fatal(d.err)
 	}
-	st.Close()
 	want := map[string]string{
 		"call_a": `{"google":{"thought_signature":"sigA"}}`,
 		"call_b": `{"google":{"thought_signature":"sigB"}}`,
@@ -118,13 +112,7 @@ func TestToolCallExtraContentRoundTrip(t *testing.T) {
 // real session: the model calls a tool, the session runs it and asks
 // again, and the second request carries the signature back.
 func TestToolCallExtraContentThroughASession(t *testing.T) {
-	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			geminiToolCalls(w)
-			return
-		}
-		okStream(w)
-	})
+	srv := newGWServer(t, geminiThenOK)
 	weather := session.ToolFunc{
 		Def: session.ToolDefinition{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)},
 		Fn: func(context.Context, string) (session.ToolResult, error) {

@@ -109,12 +109,9 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	check("before a request")
 
-	st, err := llm.Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
+	if d := chatDrained(t, t.Context(), llm, gwRequest()); d.err != nil {
+		t.Fatal(d.err)
 	}
-	drain(t, st)
-	st.Close()
 	for _, m := range []*speechGateway{stt.gw, tts.gw} {
 		if _, err := m.tokens.header(); err != nil { // what a dial signs and caches
 			t.Fatal(err)
