@@ -61,9 +61,6 @@ func newGateway(cfg config) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.firstByte <= 0 || cfg.idleTimeout <= 0 {
-		return nil, fmt.Errorf("inference: timeouts %v, %v: both must be positive", cfg.firstByte, cfg.idleTimeout)
-	}
 	g := &gateway{
 		baseURL:     strings.TrimRight(base, "/"),
 		provider:    cfg.provider,
@@ -92,6 +89,26 @@ func newGateway(cfg config) (*gateway, error) {
 	oc.EmptyMessagesLimit = math.MaxUint
 	g.client = openai.NewClientWithConfig(oc)
 	return g, nil
+}
+
+// checkPolicy checks what the LLM and the speech models configure alike:
+// the inference class (X-LiveKit-Inference-Priority), the retry count and
+// the two timeouts.
+func checkPolicy(priority string, maxRetries int, timeouts ...time.Duration) error {
+	switch priority {
+	case "", "priority", "standard", "low":
+	default:
+		return fmt.Errorf("inference: priority %q: want priority, standard or low", priority)
+	}
+	if maxRetries < 0 {
+		return fmt.Errorf("inference: max retries %d: must not be negative", maxRetries)
+	}
+	for _, d := range timeouts {
+		if d <= 0 {
+			return fmt.Errorf("inference: timeouts %v: all must be positive", timeouts)
+		}
+	}
+	return nil
 }
 
 // resolveBaseURL picks the option, else LIVEKIT_INFERENCE_URL, else the

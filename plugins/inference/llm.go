@@ -133,13 +133,8 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	if err := cfg.options.ValidateFor(model); err != nil {
 		return nil, err
 	}
-	switch cfg.priority {
-	case "", "priority", "standard", "low":
-	default:
-		return nil, fmt.Errorf("inference: priority %q: want priority, standard or low", cfg.priority)
-	}
-	if cfg.maxRetries < 0 {
-		return nil, fmt.Errorf("inference: max retries %d: must not be negative", cfg.maxRetries)
+	if err := checkPolicy(cfg.priority, cfg.maxRetries, cfg.firstByte, cfg.idleTimeout); err != nil {
+		return nil, err
 	}
 	if cfg.httpClient != nil && cfg.httpClient.Timeout != 0 {
 		return nil, fmt.Errorf("inference: http client timeout %v: must be 0, a stream has no overall deadline (use WithTimeouts)", cfg.httpClient.Timeout)

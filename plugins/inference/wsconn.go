@@ -124,16 +124,8 @@ type speechGateway struct {
 }
 
 func newSpeechGateway(cfg speechConfig) (*speechGateway, error) {
-	switch cfg.priority {
-	case "", "priority", "standard", "low":
-	default:
-		return nil, fmt.Errorf("inference: priority %q: want priority, standard or low", cfg.priority)
-	}
-	if cfg.maxRetries < 0 {
-		return nil, fmt.Errorf("inference: max retries %d: must not be negative", cfg.maxRetries)
-	}
-	if cfg.connectTimeout <= 0 || cfg.idleTimeout <= 0 {
-		return nil, fmt.Errorf("inference: timeouts %v, %v: both must be positive", cfg.connectTimeout, cfg.idleTimeout)
+	if err := checkPolicy(cfg.priority, cfg.maxRetries, cfg.connectTimeout, cfg.idleTimeout); err != nil {
+		return nil, err
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
