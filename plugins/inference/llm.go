@@ -214,7 +214,7 @@ func (m *Model) Chat(ctx context.Context, req session.ChatRequest) (session.LLMS
 	}
 	if !req.ToolChoice.IsZero() {
 		tc := req.ToolChoice
-		call.ToolChoice, call.AllowedTools = &tc, nil
+		call.ToolChoice, call.AllowedTools = &tc, nil // the one tool_choice: either form
 	}
 	if req.ParallelToolCalls != nil {
 		v := *req.ParallelToolCalls
@@ -286,8 +286,9 @@ func (m *Model) applyModelRules(next Handler) Handler {
 func applyToolRules(next Handler) Handler {
 	return func(ctx context.Context, r *Request) (session.LLMStream, error) {
 		if len(r.Tools) == 0 {
-			r.Options.ToolChoice, r.Options.AllowedTools = nil, nil
-			r.Options.ParallelToolCalls = nil
+			for _, k := range []string{keyToolChoice, keyParallelToolCalls} {
+				optionByKey[k].clear(&r.Options)
+			}
 		}
 		return next(ctx, r)
 	}
