@@ -65,13 +65,20 @@ func (e *APIError) Error() string {
 func (e *APIError) Retryable() bool {
 	switch {
 	case e.Status == 0:
-		return e.Type != "invalid_request_error"
+		return !clientErrorTypes[e.Type]
 	case e.Status == http.StatusRequestTimeout, e.Status == http.StatusConflict,
 		e.Status == http.StatusTooManyRequests:
 		return true
 	default:
 		return e.Status >= 500
 	}
+}
+
+// clientErrorTypes are the error types, by OpenAI's and Anthropic's names,
+// of a stream error that the same request would meet again.
+var clientErrorTypes = map[string]bool{
+	"invalid_request_error": true, "authentication_error": true, "permission_error": true,
+	"not_found_error": true, "request_too_large": true, "insufficient_quota": true,
 }
 
 // ConnectionError is a failure to reach the gateway or a connection that

@@ -190,6 +190,17 @@ func TestRetryableStatuses(t *testing.T) {
 			t.Errorf("Retryable(%d) = %v, want %v", st, got, want)
 		}
 	}
+	// An error event in a stream (no status) is retried unless its type
+	// names a client error, by OpenAI's or Anthropic's names.
+	for typ, want := range map[string]bool{
+		"": true, "server_error": true, "api_error": true, "overloaded_error": true, "rate_limit_error": true,
+		"invalid_request_error": false, "authentication_error": false, "permission_error": false,
+		"not_found_error": false, "request_too_large": false, "insufficient_quota": false,
+	} {
+		if got := (&APIError{InStream: true, Type: typ}).Retryable(); got != want {
+			t.Errorf("Retryable(stream error of type %q) = %v, want %v", typ, got, want)
+		}
+	}
 	if retryable(context.Canceled) || !retryable(&ConnectionError{Op: "connect", Err: errors.New("x")}) {
 		t.Error("retryable: wrong for context.Canceled or a connection error")
 	}
