@@ -464,3 +464,62 @@ func TestUsageWithFloatCounts(t *testing.T) {
 		t.Errorf("odd usage: %+v, %v; want zero counts and no error", got, err)
 	}
 }
+
+// TestOneChoiceIsChoiceZero: when one choice was asked for, the choice the
+// provider streams is choice 0, whatever index it carries (the references
+// ignore the index; the session reads choice 0 only, so an answer numbered
+// 1 was dropped whole). With n > 1 the indexes are kept.
+func TestOneChoiceIsChoiceZero(t *testing.T) {
+	lines := []string{
+		`{"choices":[{"index":1,"delta":{"content":"Hi"}}]}`,
+		`{"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}`,
+	}
+	for _, tc := range []struct {
+		n         int
+		wantIndex int
+	}{{0, 0}, {1, 0}, {2, 1}} {
+		d := newDecoder("openai/gpt-4.1-mini", tc.n)
+		var out []session.ChatChunk
+		for _, l := range lines {
+			if err := d.decodeLine([]byte(l), &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d.flush(&out)
+		want := []session.ChatChunk{
+			{Index: tc.wantIndex, Content: "Hi"},
+			{Index: tc.wantIndex, ToolCalls: []session.FunctionCall{{CallID: "c", Name: "f", Arguments: "{}"}}},
+		}
+		if diff := cmp.Diff(out, want); diff != "" {
+			t.Errorf("n=%d: chunks (-got +want):\n%s", tc.n, diff)
+		}
+	}
+
+	// Through a session, the answer is heard.
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.data(`{"id":"c","choices":[{"index":1,"delta":{"content":"Hello there."}}]}`)
+		s.data(`{"id":"c","choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}`)
+		s.done()
+	})
+	sess, err := session.New(session.WithLLM(newGWModel(t, srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start(t.Context(), &session.Agent{Instructions: "Be brief."}, session.IO{}); err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if _, err := sess.Run(t.Context(), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	var reply string
+	for _, it := range sess.History().Items {
+		if m, ok := it.(*session.ChatMessage); ok && m.Role == session.RoleAssistant {
+			reply = m.Content
+		}
+	}
+	if reply != "Hello there." {
+		t.Errorf("the session's reply = %q, want %q", reply, "Hello there.")
+	}
+}
