@@ -3,6 +3,7 @@ package inference
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -144,7 +145,7 @@ var optionTable = []optionRow{
 	scalar(keyVerbosity, func(o *ModelOptions) **string { return &o.Verbosity }, toString),
 	scalar(keyPromptCacheKey, func(o *ModelOptions) **string { return &o.PromptCacheKey }, toString),
 	scalar(keySafetyIdentifier, func(o *ModelOptions) **string { return &o.SafetyIdentifier }, toString),
-	notInBody(mapRow(keyExtraHeaders, func(o *ModelOptions) *SecretMap { return &o.ExtraHeaders }, parseStringMap, true)),
+	notInBody(headerRow(mapRow(keyExtraHeaders, func(o *ModelOptions) *SecretMap { return &o.ExtraHeaders }, parseStringMap, true))),
 	notInBody(mapRow(keyExtraQuery, func(o *ModelOptions) *SecretMap { return &o.ExtraQuery }, parseQueryMap, true)),
 }
 
@@ -216,6 +217,26 @@ func mapRow[M ~map[string]V, V any](key string, field func(*ModelOptions) *M, pa
 	return r
 }
 
+// headerRow makes extra_headers merge by header name, which is
+// case-insensitive: a per-call X-Trace-Id replaces a persistent x-trace-id
+// (as two keys, both would go on the request in map order).
+func headerRow(r optionRow) optionRow {
+	r.merge = func(dst, src *ModelOptions) {
+		if dst.ExtraHeaders == nil {
+			dst.ExtraHeaders = make(SecretMap, len(src.ExtraHeaders))
+		}
+		for k, v := range src.ExtraHeaders {
+			for old := range dst.ExtraHeaders {
+				if old != k && strings.EqualFold(old, k) {
+					delete(dst.ExtraHeaders, old)
+				}
+			}
+			dst.ExtraHeaders[k] = v
+		}
+	}
+	return r
+}
+
 func paired(pair string, r optionRow) optionRow {
 	r.pair = pair
 	return r
@@ -247,8 +268,8 @@ func (o ModelOptions) clone() ModelOptions {
 // per-call option wins over a persistent one). The per-call side of an
 // exclusive pair (temperature/top_p, max_tokens/max_completion_tokens, and
 // the two forms of tool_choice) also removes the persistent other side.
-// Extra, ExtraHeaders and ExtraQuery are merged key by key, call's keys
-// winning; other maps are replaced whole. The result shares no memory with
+// Extra, ExtraHeaders (by header name, ignoring case) and ExtraQuery are
+// merged key by key, call's keys winning; other maps are replaced whole. The result shares no memory with
 // o or call. A nil o merges call with nothing.
 func (o *ModelOptions) Merge(call ModelOptions) ModelOptions {
 	var m ModelOptions
