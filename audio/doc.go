@@ -1,8 +1,15 @@
 // Package audio processes the session's PCM frames: mixing them down to mono
-// and converting their sample rate for speech engines.
+// and converting their sample rate for speech engines ([MonoResampler]), and
+// starting each reply of a TTS at its first sound ([TrimLeadingSilence]).
 //
 // It is pure Go, with no cgo, so every plugin can share it. The conversion
 // here is for machines that listen (VAD, speech recognition): integer ratios
 // average each group of samples, other ratios interpolate linearly. Audio a
 // person hears is resampled by the room I/O, with a proper low-pass filter.
+//
+// TrimLeadingSilence wraps any session.TTS: a speech engine's lead-in (flite
+// opens every utterance with about 200 ms at -65 dBFS) reaches the user as
+// silence and is heard as the agent's latency, so each stream drops the
+// near-silence before its first sound, bounded, and passes everything after
+// it untouched.
 package audio

@@ -59,8 +59,10 @@ setup_room_io() {
 
 # The local speech stack (plugins/flite, plugins/pocketsphinx, plugins/silero):
 # Debian packages for the cgo engines, and the Silero VAD model and ONNX
-# Runtime library from npm into $cache/silero. Exports SILERO_VAD_MODEL and
-# ONNXRUNTIME_LIB for plugins/silero.
+# Runtime library from npm into $cache/silero. Exports ONNXRUNTIME_LIB for
+# plugins/silero, which also finds it there without; the model is embedded
+# in plugins/silero (the same file), so SILERO_VAD_MODEL is left unset and
+# programs run on what they carry.
 SILERO_NPM_PACKAGE=@livekit/agents-plugin-silero@1.9.0
 ONNXRUNTIME_NPM_PACKAGE=onnxruntime-node@1.30.0
 
@@ -82,7 +84,7 @@ setup_local_speech() {
     rm -rf "$tmp"
     echo "$SILERO_NPM_PACKAGE $ONNXRUNTIME_NPM_PACKAGE" >"$dir/.version"
   fi
-  export SILERO_VAD_MODEL="$model" ONNXRUNTIME_LIB="$lib"
+  export ONNXRUNTIME_LIB="$lib"
 }
 
 # The web front-end (examples/voice-agent web) and its browser test:
@@ -111,3 +113,12 @@ setup_browser() {
   fi
   export LIVEKIT_CLIENT_JS="$dir/node_modules/livekit-client/dist/livekit-client.umd.js" LKGO_NODE_MODULES="$dir/node_modules"
 }
+
+# Run rather than sourced (`bash scripts/setup.sh`), it installs everything
+# into the cache: the command plugins/silero names when ONNX Runtime is
+# missing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  setup_all "${LKGO_CACHE:-$HOME/.cache/livekit-go-agents}"
+  echo "installed into ${LKGO_CACHE:-$HOME/.cache/livekit-go-agents}"
+fi

@@ -9,7 +9,6 @@ import (
 	"io"
 
 	"github.com/livekit-go/agents/plugins/inference"
-	"github.com/livekit-go/agents/session"
 )
 
 // runChat reads user turns from stdin, one a line, and streams each reply to
@@ -30,16 +29,34 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 1
 	}
+	defer llm.close()
 
 	// The session's text mode keeps the conversation, runs the agent's
 	// tools and reports failed replies (chat_session.go).
 	return runChatSession(ctx, llm, *instructions, stdin, stdout, stderr)
 }
 
-// chatLLM picks the LLM: LiveKit Inference when a gateway or credentials are
-// configured, else the local stand-in (and says so). Invalid model options
-// are an error either way, before anything is sent.
-func chatLLM(model, provider, options string, stderr io.Writer, getenv func(string) string) (session.LLM, error) {
+// agentLLM is the LLM the agent talks to: inference.LLM, at LiveKit
+// Inference (or the gateway in LIVEKIT_INFERENCE_URL), or at the local
+// stand-in model when no gateway is configured.
+type agentLLM struct {
+	*inference.Model
+	local *localModel // the stand-in it talks to; nil at a gateway
+}
+
+// close stops the stand-in, if there is one.
+func (l *agentLLM) close() {
+	if l.local != nil {
+		_ = l.local.Close()
+	}
+}
+
+// chatLLM picks the LLM: LiveKit Inference when a gateway or credentials
+// for one are configured (gatewayEnv), else inference.LLM pointed at the
+// local stand-in model (startLocalModel), and says so on note. Invalid
+// model options are an error either way, before anything is sent. extra
+// options (middleware, a logger) are added to the LLM's. Close it.
+func chatLLM(model, provider, options string, note io.Writer, getenv func(string) string, extra ...inference.Option) (*agentLLM, error) {
 	var mo inference.ModelOptions
 	if options != "" {
 		dec := json.NewDecoder(bytes.NewReader([]byte(options)))
@@ -56,18 +73,29 @@ func chatLLM(model, provider, options string, stderr io.Writer, getenv func(stri
 	if err := mo.Validate(); err != nil {
 		return nil, err
 	}
-
-	key, secret := inferenceCredentials(getenv)
-	if getenv("LIVEKIT_INFERENCE_URL") == "" && key == "" {
-		fmt.Fprintln(stderr, "voice-agent: no LIVEKIT_INFERENCE_URL or LiveKit API key set: answering with the local deterministic responder, a stand-in that is not a language model")
-		return localResponder{}, nil
-	}
-	opts := []inference.Option{inference.WithModelOptions(mo), inference.WithCredentials(key, secret)}
-	if url := gatewayURL(getenv); url != "" {
-		opts = append(opts, inference.WithBaseURL(url))
-	}
+	opts := []inference.Option{inference.WithModelOptions(mo)}
 	if provider != "" {
 		opts = append(opts, inference.WithProvider(provider))
 	}
-	return inference.NewLLM(model, opts...)
+	opts = append(opts, extra...)
+
+	getenv = gatewayEnv(getenv)
+	key, secret := inferenceCredentials(getenv)
+	if getenv("LIVEKIT_INFERENCE_URL") == "" && key == "" {
+		local, err := startLocalModel(model, nil, opts...)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(note, "voice-agent: no LIVEKIT_INFERENCE_URL or LiveKit Inference credentials set: inference.LLM talks to the local stand-in model at %s, which answers by rule and is not a language model\n", local.URL)
+		return &agentLLM{Model: local.LLM, local: local}, nil
+	}
+	opts = append([]inference.Option{inference.WithCredentials(key, secret)}, opts...)
+	if url := gatewayURL(getenv); url != "" {
+		opts = append([]inference.Option{inference.WithBaseURL(url)}, opts...)
+	}
+	m, err := inference.NewLLM(model, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &agentLLM{Model: m}, nil
 }

@@ -10,21 +10,38 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/livekit-go/agents/plugins/inference"
 )
 
-func TestChatSessionAnswersEachLine(t *testing.T) {
+// The chat talks to the local stand-in through inference.LLM: a line
+// asking the time in a city goes through the current_time tool and is
+// answered from its output; any other line is echoed.
+func TestChatSessionThroughTheStandIn(t *testing.T) {
+	m, err := startLocalModel("openai/gpt-4.1-mini", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	before, err := currentTime(t.Context(), timeArgs{Zone: "Europe/Paris"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
-	code := runChatSession(t.Context(), localResponder{}, "be brief", strings.NewReader("hello\n\nhow are you\n"), &out, &errOut)
+	code := runChatSession(t.Context(), m.LLM, "be brief", strings.NewReader("hello\n\nwhat time is it in Paris?\n"), &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr: %s", code, errOut.String())
 	}
+	after, _ := currentTime(t.Context(), timeArgs{Zone: "Europe/Paris"})
 	got := strings.Split(strings.TrimSpace(out.String()), "\n")
-	want := []string{"I heard you say: hello.", "I heard you say: how are you."}
-	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("output (-got +want):\n%s", diff)
+	if len(got) != 2 {
+		t.Fatalf("output lines %q, want 2", got)
+	}
+	if want := "I heard you say: hello. Ask me the time in a city, such as Tokyo."; got[0] != want {
+		t.Errorf("first reply %q, want %q", got[0], want)
+	}
+	// The tool's output has minute precision: the minute may turn.
+	if got[1] != "The time in Paris is "+before+"." && got[1] != "The time in Paris is "+after+"." {
+		t.Errorf("second reply %q, want Paris's time from the tool (%s)", got[1], before)
 	}
 }
 

@@ -128,7 +128,11 @@ func TestChatCommandSaysWhenLocal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr: %s", code, errOut.String())
 	}
-	if !strings.Contains(errOut.String(), "local deterministic responder") {
-		t.Errorf("stderr = %q, want it to say the responder is a local stand-in", errOut.String())
+	if !strings.Contains(errOut.String(), "inference.LLM talks to the local stand-in model at http://127.0.0.1:") ||
+		!strings.Contains(errOut.String(), "not a language model") {
+		t.Errorf("stderr = %q, want it to say the model is a local stand-in", errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "I heard you say: hello.") {
+		t.Errorf("stdout = %q, want the stand-in's answer", out.String())
 	}
 }

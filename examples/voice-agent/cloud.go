@@ -31,6 +31,25 @@ func inferenceCredentials(getenv func(string) string) (key, secret string) {
 	return getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
 }
 
+// gatewayEnv hides the server's API key and secret from the LLM's choice
+// when LIVEKIT_URL names a server that is not LiveKit Cloud (a local or
+// self-hosted server, whose keys, such as the dev server's devkey, open no
+// gateway), unless a gateway is configured (LIVEKIT_INFERENCE_URL or
+// LIVEKIT_INFERENCE_API_KEY). The agent then talks to the local stand-in
+// model rather than fail at LiveKit Inference.
+func gatewayEnv(getenv func(string) string) func(string) string {
+	url := getenv("LIVEKIT_URL")
+	if url == "" || livekitCloud(url) || getenv("LIVEKIT_INFERENCE_URL") != "" || getenv("LIVEKIT_INFERENCE_API_KEY") != "" {
+		return getenv
+	}
+	return func(k string) string {
+		if k == "LIVEKIT_API_KEY" || k == "LIVEKIT_API_SECRET" {
+			return ""
+		}
+		return getenv(k)
+	}
+}
+
 // gatewayURL is the LiveKit Inference URL the environment asks for:
 // LIVEKIT_INFERENCE_URL, else the staging gateway for a staging LIVEKIT_URL,
 // else "" (the plugins' default). It reads getenv rather than leaving this

@@ -22,7 +22,7 @@ func runConnect(ctx context.Context, args []string, stderr io.Writer, getenv fun
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, err := newLogger(stderr, vf.logLevel)
+	log, err := vf.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 2

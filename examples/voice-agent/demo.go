@@ -21,6 +21,7 @@ import (
 	"github.com/livekit-go/agents/agent/worker"
 	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
+	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
 	"github.com/livekit-go/agents/session"
 )
@@ -36,6 +37,7 @@ var demoQuestions = []string{
 type demoConfig struct {
 	url, key, secret string
 	turns            int
+	questions        []string // asked in turn; nil: demoQuestions
 	turnTimeout      time.Duration
 	bench            bool
 	flags            voiceFlags
@@ -57,6 +59,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	cfg := demoConfig{getenv: getenv, stdout: stdout}
 	cfg.flags.register(fs)
 	fs.Lookup("log-level").DefValue, cfg.flags.logLevel = "warn", "warn" // the conversation goes to stdout
+	// Options to see on the wire, each turn.
+	fs.Lookup("model-options").DefValue, cfg.flags.options = demoModelOptions, demoModelOptions
 	fs.IntVar(&cfg.turns, "turns", 2, "questions the simulated user asks")
 	fs.DurationVar(&cfg.turnTimeout, "turn-timeout", 60*time.Second, "longest wait for one turn's answer")
 	fs.BoolVar(&cfg.bench, "bench", false, "measure turn latency: print per-turn figures and p50/p95 (use with -turns 20)")
@@ -67,7 +71,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintln(stderr, "voice-agent: demo: -turns must be at least 1")
 		return 2
 	}
-	log, err := newLogger(stderr, cfg.flags.logLevel)
+	log, err := cfg.flags.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 2
@@ -81,21 +85,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	return 0
 }
 
-// demoLLMEnv hides the server's API key from the LLM's selection unless
-// the server is LiveKit Cloud or a gateway is configured: the keys of a
-// local dev server (devkey/secret) open no gateway, and the demo must run
-// with none.
-func demoLLMEnv(getenv func(string) string) func(string) string {
-	if getenv("LIVEKIT_INFERENCE_URL") != "" || getenv("LIVEKIT_INFERENCE_API_KEY") != "" || livekitCloud(getenv("LIVEKIT_URL")) {
-		return getenv
-	}
-	return func(k string) string {
-		if k == "LIVEKIT_API_KEY" || k == "LIVEKIT_API_SECRET" {
-			return ""
-		}
-		return getenv(k)
-	}
-}
+// demoModelOptions are the demo's default -model-options: set, so that
+// each turn shows them going on the wire.
+const demoModelOptions = `{"temperature":0.3,"max_completion_tokens":150}`
 
 func randomSuffix() string {
 	b := make([]byte, 6)
@@ -115,20 +107,21 @@ type turnResult struct {
 
 // runDemoConfig runs the demo and returns what each turn observed.
 func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
-	llm, err := voiceLLM(&cfg.flags, demoLLMEnv(cfg.getenv), cfg.log)
-	if err != nil {
-		return nil, fmt.Errorf("LLM: %w", err)
-	}
+	notes := make(chan note, 64)
 	sp, err := loadSpeech(cfg.getenv, cfg.log)
 	if err != nil {
 		return nil, err
 	}
 	defer sp.close()
+	llm, err := voiceLLM(&cfg.flags, withEnv(cfg.getenv, "LIVEKIT_URL", cfg.url), cfg.log, inference.WithMiddleware(observeWire(notes)))
+	if err != nil {
+		return nil, fmt.Errorf("LLM: %w", err)
+	}
+	defer llm.close()
 	setup, err := jobSetup(llm, sp, &cfg.flags, cfg.log)
 	if err != nil {
 		return nil, err
 	}
-	_, localLLM := llm.(localResponder)
 	room := "voice-agent-demo-" + randomSuffix()
 	out := cfg.stdout
 	fmt.Fprintf(out, "voice-agent demo: a simulated user talks to the agent in a LiveKit room, all on this machine\n")
@@ -142,9 +135,11 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 		fmt.Fprintf(out, "          STT: PocketSphinx 0.8 en-us (local stand-in for %s; far less accurate)\n", cloudSTTModel)
 		fmt.Fprintf(out, "          TTS: Flite slt (local stand-in for %s)\n", cloudTTSModel)
 	}
-	if localLLM {
-		fmt.Fprintf(out, "          LLM: local deterministic responder: a stand-in that is NOT a language model; it echoes what it heard\n")
-		fmt.Fprintf(out, "               (set LIVEKIT_INFERENCE_URL to any OpenAI-compatible endpoint for a real model)\n")
+	if llm.local != nil {
+		fmt.Fprintf(out, "          LLM: inference.LLM %s, sent to the local stand-in model at %s\n", cfg.flags.model, llm.local.URL)
+		fmt.Fprintf(out, "               (OpenAI-compatible Chat Completions, streamed, as the gateway speaks them). The stand-in is NOT a\n")
+		fmt.Fprintf(out, "               language model: it answers by rule, and calls current_time when asked the time in a city it knows.\n")
+		fmt.Fprintf(out, "               Set LIVEKIT_INFERENCE_URL (any OpenAI-compatible endpoint) or LiveKit Cloud credentials for a real model.\n")
 	} else {
 		where := "LiveKit Inference"
 		if u := cfg.getenv("LIVEKIT_INFERENCE_URL"); u != "" {
@@ -157,7 +152,6 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	// Every session event of the job goes on to the job's own handler
 	// (logs); the metrics come here too.
 	metrics := make(chan session.TurnMetrics, 16)
-	tools := make(chan toolNote, 16)
 	demoSetup := func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
 		spec, err := setup(ctx, job)
 		if err != nil {
@@ -176,14 +170,11 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 				}
 			case session.FunctionToolsExecutedEvent:
 				for i, c := range e.Calls {
-					n := toolNote{at: time.Now(), name: c.Name, args: c.Arguments}
+					out := ""
 					if i < len(e.Outputs) && e.Outputs[i] != nil {
-						n.output = e.Outputs[i].Output
+						out = e.Outputs[i].Output
 					}
-					select {
-					case tools <- n:
-					default:
-					}
+					addNote(notes, fmt.Sprintf("agent called %s(%s) -> %q", c.Name, c.Arguments, out))
 				}
 			}
 		}
@@ -239,7 +230,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the user's voice: %w", err)
 	}
-	p := &printer{out: out, u: u, tools: tools}
+	p := &printer{out: out, u: u, notes: notes}
 	start := time.Now()
 	p.origin = start
 	wctx2, cancel := context.WithTimeout(ctx, cfg.turnTimeout)
@@ -255,8 +246,12 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	drain(metrics) // the greeting's
 
 	var results []turnResult
+	questions := cfg.questions
+	if len(questions) == 0 {
+		questions = demoQuestions
+	}
 	for i := range cfg.turns {
-		q := demoQuestions[i%len(demoQuestions)]
+		q := questions[i%len(questions)]
 		r, err := demoTurn(ctx, cfg, u, voice, p, metrics, i+1, q)
 		if err != nil {
 			return nil, fmt.Errorf("turn %d: %w", i+1, err)
@@ -371,11 +366,56 @@ func trimQuiet(pcm []int16) []int16 {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
 
-// toolNote is a tool call the agent ran, passed from the job's event
-// handler to the printer.
-type toolNote struct {
-	at                 time.Time
-	name, args, output string
+// note is a line for the printer from another goroutine: a request on
+// the wire, a tool call streamed or run.
+type note struct {
+	at   time.Time
+	text string
+}
+
+// addNote queues a note, or drops it when the printer is far behind.
+func addNote(c chan<- note, text string) {
+	select {
+	case c <- note{at: time.Now(), text: text}:
+	default:
+	}
+}
+
+// observeWire is a middleware, last in inference.LLM's chain, that notes
+// each request as it goes on the wire (the effective options, after the
+// merge, validation and model rules) and each tool call as the model
+// streams it back.
+func observeWire(notes chan<- note) inference.Middleware {
+	return func(next inference.Handler) inference.Handler {
+		return func(ctx context.Context, r *inference.Request) (session.LLMStream, error) {
+			v := describeRequest(r)
+			msgs := strings.Fields(v.messages)
+			if len(msgs) > 6 { // the history grows each turn: its ends are what changes
+				msgs = slices.Concat(msgs[:2], []string{fmt.Sprintf("…%d more…", len(msgs)-5)}, msgs[len(msgs)-3:])
+			}
+			addNote(notes, fmt.Sprintf("LLM request on the wire: model %s, options %s, tools [%s], messages [%s]",
+				r.Model, v.options, strings.Join(v.tools, " "), strings.Join(msgs, " ")))
+			s, err := next(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			return &observedStream{LLMStream: s, notes: notes}, nil
+		}
+	}
+}
+
+// observedStream notes the tool calls of a stream as they arrive.
+type observedStream struct {
+	session.LLMStream
+	notes chan<- note
+}
+
+func (s *observedStream) Recv() (session.ChatChunk, error) {
+	c, err := s.LLMStream.Recv()
+	for _, call := range c.ToolCalls {
+		addNote(s.notes, fmt.Sprintf("model streamed a tool call: %s(%s)", call.Name, call.Arguments))
+	}
+	return c, err
 }
 
 // printer prints the transcripts the user received and the tools the
@@ -384,7 +424,7 @@ type toolNote struct {
 type printer struct {
 	out         io.Writer
 	u           *simuser.User
-	tools       chan toolNote
+	notes       chan note
 	origin      time.Time
 	seen        int
 	agentFinals int
@@ -399,8 +439,8 @@ func (p *printer) stamp(t time.Time) string {
 func (p *printer) print() {
 	for done := false; !done; {
 		select {
-		case n := <-p.tools:
-			fmt.Fprintf(p.out, "  %s agent called %s(%s) -> %q\n", p.stamp(n.at), n.name, n.args, n.output)
+		case n := <-p.notes:
+			fmt.Fprintf(p.out, "  %s %s\n", p.stamp(n.at), n.text)
 		default:
 			done = true
 		}

@@ -35,7 +35,7 @@ func TestSpeechSelection(t *testing.T) {
 			if got := useCloudSpeech(env); got != tc.cloud {
 				t.Errorf("useCloudSpeech = %v, want %v", got, tc.cloud)
 			}
-			if got := demoLLMEnv(env)("LIVEKIT_API_KEY") != ""; got != tc.llmHasKey {
+			if got := gatewayEnv(env)("LIVEKIT_API_KEY") != ""; got != tc.llmHasKey {
 				t.Errorf("LLM selection sees the API key: %v, want %v", got, tc.llmHasKey)
 			}
 		})
@@ -108,7 +108,7 @@ func TestDemoWithoutServer(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut.String(), "is a LiveKit server running there?") {
 		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the missing server named", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "local deterministic responder") {
+	if !strings.Contains(out.String(), "local stand-in model") {
 		t.Errorf("stdout lacks the LLM stand-in notice:\n%s", out.String())
 	}
 }

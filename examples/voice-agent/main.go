@@ -12,10 +12,11 @@
 // (Silero VAD, PocketSphinx STT, Flite TTS): stand-ins for cloud speech
 // models that need no account, and say so in the log.
 //
-// The LLM is the LiveKit Inference gateway (inference.LLM). Where no
-// gateway credentials are set, the agent says so and answers with a local
-// deterministic responder, a stand-in that is not a language model, so the
-// loop still runs on a machine with no cloud access.
+// The LLM is inference.LLM, at the LiveKit Inference gateway. Where no
+// gateway credentials are set, the agent says so and inference.LLM talks to
+// a local stand-in model served on 127.0.0.1 in the gateway's wire format
+// (standin.go), which answers by rule and is not a language model, so the
+// whole loop, tool calls included, runs on a machine with no cloud access.
 package main
 
 import (

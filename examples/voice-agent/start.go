@@ -60,7 +60,7 @@ func runWorker(ctx context.Context, dev bool, args []string, stderr io.Writer, g
 	if dev && !flagGiven(fs, "log-level") {
 		vf.logLevel = "debug"
 	}
-	log, err := newLogger(stderr, vf.logLevel)
+	log, err := vf.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 2

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,12 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	protologger "github.com/livekit/protocol/logger"
-	lksdk "github.com/livekit/server-sdk-go/v2"
-
 	"github.com/livekit-go/agents/agent"
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
@@ -28,7 +27,7 @@ import (
 type voiceFlags struct {
 	model, provider, options, instructions string
 	identity                               string
-	logLevel                               string
+	logLevel, logFormat                    string
 }
 
 func (f *voiceFlags) register(fs *flag.FlagSet) {
@@ -37,19 +36,13 @@ func (f *voiceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.options, "model-options", "", `model options as a JSON object with the reference's keys, e.g. {"temperature":0.7}`)
 	fs.StringVar(&f.instructions, "instructions", "You are a helpful voice assistant. Keep answers short: they are spoken.", "system instructions")
 	fs.StringVar(&f.identity, "user", "", "identity of the participant to listen to (default: the first one to join)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error: for the program, server-sdk-go and pion alike")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json (slog's handlers)")
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level: %w", err)
-	}
-	if l > slog.LevelDebug {
-		// server-sdk-go logs every ICE and signalling step; keep it for -log-level debug.
-		lksdk.SetLogger(protologger.GetDiscardLogger())
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+// logger opens the program's log stream as the flags ask (openLog).
+func (f *voiceFlags) logger(w io.Writer) (*slog.Logger, error) {
+	return openLog(w, f.logLevel, f.logFormat)
 }
 
 // speech is the agent's ears and voice, loaded once and shared by every
@@ -58,7 +51,9 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // cartesia/sonic-3, as in LiveKit's quickstart; anywhere else they are the
 // local stand-ins, PocketSphinx and Flite, which run on this machine with
 // no account and are far below cloud models in quality. The VAD is Silero
-// (ONNX Runtime) either way.
+// (ONNX Runtime) either way. The TTS is wrapped in
+// audio.TrimLeadingSilence either way: a reply starts at its first sound,
+// not after the engine's lead-in, which a user hears as latency.
 type speech struct {
 	vad   *silero.VAD
 	stt   session.STT
@@ -70,28 +65,40 @@ type speech struct {
 func loadSpeech(getenv func(string) string, log *slog.Logger) (*speech, error) {
 	vad, err := silero.Load()
 	if err != nil {
-		return nil, fmt.Errorf("silero VAD: %w (scripts/setup.sh setup_local_speech fetches the model and sets SILERO_VAD_MODEL and ONNXRUNTIME_LIB)", err)
+		return nil, err // names what is missing and the command that installs it
 	}
+	vadDesc := "silero v5 (" + vad.Model() + "; ONNX Runtime " + vad.RuntimeLibrary() + ")"
 	if useCloudSpeech(getenv) {
 		stt, tts, err := cloudSpeech(getenv)
 		if err != nil {
 			_ = vad.Close()
 			return nil, err
 		}
-		log.Info("speech: LiveKit Inference", "vad", "silero (ONNX Runtime)", "stt", cloudSTTModel, "tts", cloudTTSModel)
-		return &speech{vad: vad, stt: stt, tts: tts, cloud: tts}, nil
+		log.Info("speech: LiveKit Inference", "vad", vadDesc, "stt", cloudSTTModel, "tts", cloudTTSModel)
+		voice, err := audio.TrimLeadingSilence(tts)
+		if err != nil {
+			_ = tts.Close()
+			_ = vad.Close()
+			return nil, err
+		}
+		return &speech{vad: vad, stt: stt, tts: voice, cloud: tts}, nil
 	}
 	stt, err := pocketsphinx.NewSTT()
 	if err != nil {
 		_ = vad.Close()
 		return nil, fmt.Errorf("pocketsphinx STT: %w", err)
 	}
-	tts, err := flite.New()
+	fl, err := flite.New()
 	if err != nil {
 		_ = vad.Close()
 		return nil, fmt.Errorf("flite TTS: %w", err)
 	}
-	log.Info("speech: local stand-ins (no LiveKit Cloud project in LIVEKIT_URL)", "vad", "silero (ONNX Runtime)", "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
+	tts, err := audio.TrimLeadingSilence(fl) // flite leads each utterance with ~200 ms of near-silence
+	if err != nil {
+		_ = vad.Close()
+		return nil, err
+	}
+	log.Info("speech: local stand-ins (no LiveKit Cloud project in LIVEKIT_URL)", "vad", vadDesc, "stt", "pocketsphinx 0.8 (en-us)", "tts", "flite (slt)")
 	return &speech{vad: vad, stt: stt, tts: tts}, nil
 }
 
@@ -195,7 +202,8 @@ func jobSetup(llm session.LLM, sp *speech, flags *voiceFlags, log *slog.Logger) 
 }
 
 // voiceRun is what start and connect share: the server's credentials and
-// the job setup (LLM, speech, agent). close releases the speech models.
+// the job setup (LLM, speech, agent). close releases the speech models and
+// stops the stand-in model.
 type voiceRun struct {
 	url, key, secret string
 	setup            roomio.SetupFunc
@@ -211,29 +219,34 @@ func prepareVoice(vf *voiceFlags, getenv func(string) string, log *slog.Logger) 
 		log.Error(err.Error())
 		return nil, 2
 	}
-	llm, err := voiceLLM(vf, getenv, log)
-	if err != nil {
-		log.Error("LLM", "err", err)
-		return nil, 1
-	}
 	sp, err := loadSpeech(getenv, log)
 	if err != nil {
 		log.Error("speech", "err", err)
 		return nil, 1
 	}
+	llm, err := voiceLLM(vf, withEnv(getenv, "LIVEKIT_URL", url), log)
+	if err != nil {
+		sp.close()
+		log.Error("LLM", "err", err)
+		return nil, 1
+	}
 	setup, err := jobSetup(llm, sp, vf, log)
 	if err != nil {
+		llm.close()
 		sp.close()
 		log.Error("agent", "err", err)
 		return nil, 1
 	}
-	return &voiceRun{url: url, key: key, secret: secret, setup: setup, close: sp.close}, 0
+	return &voiceRun{url: url, key: key, secret: secret, setup: setup, close: func() { llm.close(); sp.close() }}, 0
 }
 
-// voiceLLM is chatLLM, noted in the log.
-func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger) (session.LLM, error) {
+// voiceLLM is chatLLM, noted in the log, with every request's model
+// options logged at Debug as they go on the wire. extra options are added
+// to the LLM's.
+func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger, extra ...inference.Option) (*agentLLM, error) {
 	var note strings.Builder
-	llm, err := chatLLM(flags.model, flags.provider, flags.options, &note, getenv)
+	extra = append([]inference.Option{inference.WithMiddleware(logWire(log))}, extra...)
+	llm, err := chatLLM(flags.model, flags.provider, flags.options, &note, getenv, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +258,90 @@ func voiceLLM(flags *voiceFlags, getenv func(string) string, log *slog.Logger) (
 	return llm, nil
 }
 
+// logWire is a middleware, last in inference.LLM's chain, that logs each
+// request's effective options at Debug: what the body carries.
+func logWire(log *slog.Logger) inference.Middleware {
+	return func(next inference.Handler) inference.Handler {
+		return func(ctx context.Context, r *inference.Request) (session.LLMStream, error) {
+			if log.Enabled(ctx, slog.LevelDebug) {
+				w := describeRequest(r)
+				log.Debug("LLM request", "model", r.Model, "options", w.options, "tools", w.tools, "messages", w.messages, "stripped", r.Stripped)
+			}
+			return next(ctx, r)
+		}
+	}
+}
+
+// The local development server (livekit-server --dev, and
+// scripts/livekit-dev.yaml): where the demo goes when LIVEKIT_URL is
+// unset, with its well-known keys.
+const (
+	devURL    = "ws://127.0.0.1:7880"
+	devKey    = "devkey"
+	devSecret = "secret"
+)
+
 // lkCredentials reads LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET.
+// start and connect need all three, as LiveKit Agents' workers need their
+// server's credentials: a worker that guessed a server could take jobs
+// from whatever listens there.
 func lkCredentials(getenv func(string) string) (url, key, secret string, err error) {
 	url, key, secret = getenv("LIVEKIT_URL"), getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
 	if url == "" || key == "" || secret == "" {
 		return "", "", "", fmt.Errorf("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set")
 	}
 	return url, key, secret, nil
+}
+
+// withEnv is getenv with key set to value.
+func withEnv(getenv func(string) string, key, value string) func(string) string {
+	return func(k string) string {
+		if k == key {
+			return value
+		}
+		return getenv(k)
+	}
+}
+
+// wireView is a request on its way to the wire, as the log and the demo
+// show it.
+type wireView struct {
+	// options are the effective model options as JSON with sorted keys:
+	// what the body carries besides the model, messages and tools.
+	options string
+	tools   []string
+	// messages are the roles in order, an assistant's tool calls after
+	// it: "system user assistant>current_time tool".
+	messages string
+}
+
+func describeRequest(r *inference.Request) wireView {
+	var v wireView
+	b, err := json.Marshal(r.Options.Map())
+	if err != nil {
+		b = []byte(err.Error())
+	}
+	v.options = string(b)
+	for _, t := range r.Tools {
+		v.tools = append(v.tools, t.Name)
+	}
+	var roles []string
+	if r.Chat != nil {
+		for _, it := range r.Chat.Items {
+			switch it := it.(type) {
+			case *session.ChatMessage:
+				roles = append(roles, string(it.Role))
+			case *session.FunctionCall:
+				if n := len(roles); n > 0 && strings.HasPrefix(roles[n-1], "assistant") {
+					roles[n-1] += ">" + it.Name
+				} else {
+					roles = append(roles, "assistant>"+it.Name)
+				}
+			case *session.FunctionCallOutput:
+				roles = append(roles, "tool")
+			}
+		}
+	}
+	v.messages = strings.Join(roles, " ")
+	return v
 }

@@ -75,10 +75,10 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 func localServerDefaults(getenv func(string) string) (url, key, secret string) {
 	url, key, secret = getenv("LIVEKIT_URL"), getenv("LIVEKIT_API_KEY"), getenv("LIVEKIT_API_SECRET")
 	if url == "" {
-		url = "ws://127.0.0.1:7880"
+		url = devURL
 	}
 	if key == "" && secret == "" {
-		key, secret = "devkey", "secret"
+		key, secret = devKey, devSecret
 	}
 	return url, key, secret
 }
@@ -121,15 +121,16 @@ func runWebConfig(ctx context.Context, cfg webConfig) error {
 	if _, err := os.Stat(cfg.clientJS); err != nil {
 		return fmt.Errorf("livekit-client: %w (scripts/setup.sh setup_browser installs it, or set LIVEKIT_CLIENT_JS)", err)
 	}
-	llm, err := voiceLLM(&cfg.flags, demoLLMEnv(cfg.getenv), cfg.log)
-	if err != nil {
-		return fmt.Errorf("LLM: %w", err)
-	}
 	sp, err := loadSpeech(cfg.getenv, cfg.log)
 	if err != nil {
 		return err
 	}
 	defer sp.close()
+	llm, err := voiceLLM(&cfg.flags, withEnv(cfg.getenv, "LIVEKIT_URL", cfg.url), cfg.log)
+	if err != nil {
+		return fmt.Errorf("LLM: %w", err)
+	}
+	defer llm.close()
 	setup, err := jobSetup(llm, sp, &cfg.flags, cfg.log)
 	if err != nil {
 		return err

@@ -211,14 +211,9 @@ func TestExtraBodyAndHeadersFromMap(t *testing.T) {
 	for _, call := range []map[string]any{nil, {"extra_headers": map[string]any{"X-Call": "c-1"}, "extra_body": map[string]any{"top_k": 10}}} {
 		req := gwRequest()
 		req.ModelOptions = call
-		st, err := m.Chat(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := drain(t, st); d.err != nil {
+		if d := chatDrained(t, t.Context(), m, req); d.err != nil {
 			t.Fatal(d.err)
 		}
-		st.Close()
 	}
 	for i, want := range []struct {
 		topK   float64
@@ -252,4 +247,31 @@ func TestExtraBodyAndHeadersFromMap(t *testing.T) {
 			t.Errorf("request %d: Authorization = %q, want the gateway token", i, a)
 		}
 	}
+}
+
+// TestExtraHeaderNamesIgnoreCase: header names are case-insensitive, so a
+// per-call extra header wins over a persistent one written in another case
+// (it was a coin toss: both went on the request, in map order), and one
+// map naming a header twice is refused.
+func TestExtraHeaderNamesIgnoreCase(t *testing.T) {
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { okStream(w) })
+	m := newGWModel(t, srv.URL, WithModelOptionsMap(map[string]any{"extra_headers": map[string]any{"X-Trace-Id": "persistent"}}))
+	req := gwRequest()
+	req.ModelOptions = map[string]any{"extra_headers": map[string]any{"x-trace-id": "per-call"}}
+	if d := chatDrained(t, t.Context(), m, req); d.err != nil {
+		t.Fatal(d.err)
+	}
+	if got := srv.headers[0]["X-Trace-Id"]; len(got) != 1 || got[0] != "per-call" {
+		t.Errorf("X-Trace-Id = %q, want the per-call value alone", got)
+	}
+	// Which one the wire shows depended on map order: the merge itself
+	// must keep the per-call one alone.
+	persistent := ModelOptions{ExtraHeaders: SecretMap{"X-Trace-Id": "persistent", "X-Other": "o"}}
+	merged := persistent.Merge(ModelOptions{ExtraHeaders: SecretMap{"x-trace-id": "per-call"}})
+	if d := cmp.Diff(map[string]string(merged.ExtraHeaders), map[string]string{"x-trace-id": "per-call", "X-Other": "o"}); d != "" {
+		t.Errorf("merged extra headers (-got +want):\n%s", d)
+	}
+	_, err := NewLLM("openai/gpt-4.1-mini", WithCredentials("k", "s"),
+		WithModelOptions(ModelOptions{ExtraHeaders: SecretMap{"X-A": "1", "x-a": "2"}}))
+	wantOptionError(t, err, "extra_headers", `"X-A" and "x-a" name one header`)
 }

@@ -235,12 +235,7 @@ func (d *decoder) decodeLine(line []byte, out *[]session.ChatChunk) error {
 		}
 	}
 	if len(w.Error) > 0 {
-		e := &APIError{InStream: true}
-		fillFromErrorJSON(e, line)
-		if e.Message == "" {
-			e.Message = rawText(json.RawMessage(w.Error))
-		}
-		return e
+		return streamError(line)
 	}
 	d.id = string(w.ID)
 	if w.ServiceTier != "" {
@@ -277,7 +272,7 @@ func (d *decoder) choice(c *sseChoice, out *[]session.ChatChunk) error {
 	if err != nil {
 		return err
 	}
-	ch := session.ChatChunk{RequestID: d.id, Index: c.Index}
+	ch := session.ChatChunk{RequestID: d.id, Index: d.outIndex(c.Index)}
 	if c.Logprobs != nil {
 		ch.Logprobs = json.RawMessage(c.Logprobs)
 	}
@@ -342,7 +337,10 @@ func (d *decoder) toolDelta(choice int, tc *sseToolCall, ch *session.ChatChunk) 
 		p.name = tc.Function.Name
 	}
 	p.args = append(p.args, tc.Function.Arguments...)
-	if tc.ExtraContent != nil {
+	// The first extra_content that says something is the call's (Python
+	// keeps the one on the delta that names the call): a later empty one,
+	// which some providers repeat, must not wipe a thought signature.
+	if tc.ExtraContent != nil && (p.extra == nil || isEmptyJSON(p.extra)) {
 		p.extra = json.RawMessage(tc.ExtraContent)
 	}
 	return nil
@@ -439,7 +437,7 @@ func (d *decoder) flush(out *[]session.ChatChunk) {
 		}
 	}
 	for _, c := range slices.Sorted(maps.Keys(choices)) {
-		ch := session.ChatChunk{RequestID: d.id, Index: c}
+		ch := session.ChatChunk{RequestID: d.id, Index: d.outIndex(c)}
 		d.flushChoice(c, &ch)
 		d.emit(ch, out)
 	}
@@ -478,6 +476,17 @@ func (d *decoder) stateOf(index int) (*choiceState, error) {
 	}
 	d.choices = append(d.choices, choiceState{index: index, think: d.tags.filter()})
 	return &d.choices[len(d.choices)-1], nil
+}
+
+// outIndex is the index a choice's chunks carry: the provider's when
+// several choices were asked for, else 0. The one choice of a request is
+// choice 0 whatever index the provider gives it, as the references (which
+// ignore the index) and the session (which reads choice 0) take it.
+func (d *decoder) outIndex(index int) int {
+	if d.maxChoices <= 1 {
+		return 0
+	}
+	return index
 }
 
 func (d *decoder) findState(index int) *choiceState {

@@ -346,13 +346,7 @@ func TestThinkTagsPerModel(t *testing.T) {
 		"google/gemma-4-31b-it": "Hello there. <think>x</think>",
 		"openai/gpt-4.1-mini":   "<|channel>thought The user greets; greet back.<channel|>Hello there. ",
 	} {
-		st, err := newGWModelFor(t, model, srv.URL).Chat(t.Context(), gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := drain(t, st)
-		st.Close()
-		if d.err != nil || d.content != want {
+		if d := chatDrained(t, t.Context(), newGWModelFor(t, model, srv.URL), gwRequest()); d.err != nil || d.content != want {
 			t.Errorf("%s: content %q, %v; want %q", model, d.content, d.err, want)
 		}
 	}
@@ -411,12 +405,7 @@ func TestChoiceIndexDoesNotSizeMemory(t *testing.T) {
 		if tc.n > 0 {
 			opts = append(opts, WithModelOptions(ModelOptions{N: new(tc.n)}))
 		}
-		st, err := newGWModel(t, srv.URL, opts...).Chat(t.Context(), gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := drain(t, st)
-		st.Close()
+		d := chatDrained(t, t.Context(), newGWModel(t, srv.URL, opts...), gwRequest())
 		if tc.wantErr == "" && d.err != nil || tc.wantErr != "" && (d.err == nil || !strings.Contains(d.err.Error(), tc.wantErr)) {
 			t.Errorf("n=%d: err = %v, want %q", tc.n, d.err, tc.wantErr)
 		}
@@ -429,7 +418,7 @@ func TestChoiceIndexDoesNotSizeMemory(t *testing.T) {
 func TestContentAsListOfParts(t *testing.T) {
 	got, err := decodeAll(
 		`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hel"},{"type":"text","text":"lo"}]}}]}`,
-		`{"choices":[{"index":0,"delta":{"content":["plain", {"type":"image_url","image_url":{}}, {"type":"text","text":""}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":["plain", {"type":"image_url","image_url":{}}, {"type":"refusal","refusal":"no"}, {"type":"text","text":""}]}}]}`,
 		`{"choices":[{"index":0,"delta":{"content":[]}}]}`,
 		`{"choices":[{"index":0,"delta":{"content":7}}]}`,
 		`{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"<think>x</think>!"}]},"finish_reason":"stop"}]}`,
@@ -437,13 +426,11 @@ func TestContentAsListOfParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []session.ChatChunk{{Content: "Hel"}, {Content: "lo"}, {Content: "plain"}, {Content: "!", FinishReason: "stop"}}
+	// The parts of one delta are one chunk; parts without text (an image,
+	// a refusal) and content of another type carry none.
+	want := []session.ChatChunk{{Content: "Hello"}, {Content: "plain"}, {Content: "!", FinishReason: "stop"}}
 	if diff := cmp.Diff(got, want); diff != "" {
-		// "Hel" and "lo" are one delta.
-		want = []session.ChatChunk{{Content: "Hello"}, {Content: "plain"}, {Content: "!", FinishReason: "stop"}}
-		if diff2 := cmp.Diff(got, want); diff2 != "" {
-			t.Errorf("chunks (-got +want):\n%s", diff2)
-		}
+		t.Errorf("chunks (-got +want):\n%s", diff)
 	}
 
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
@@ -453,13 +440,7 @@ func TestContentAsListOfParts(t *testing.T) {
 		s.finish("stop")
 		s.done()
 	})
-	st, err := newGWModel(t, srv.URL).Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drain(t, st)
-	st.Close()
-	if d.err != nil || d.content != "A list" {
+	if d := chatDrained(t, t.Context(), newGWModel(t, srv.URL), gwRequest()); d.err != nil || d.content != "A list" {
 		t.Errorf("content %q, %v; want %q", d.content, d.err, "A list")
 	}
 }
@@ -481,5 +462,64 @@ func TestUsageWithFloatCounts(t *testing.T) {
 	got, err = decodeAll(`{"choices":[],"usage":{"prompt_tokens":null,"completion_tokens":-3,"total_tokens":{"x":1}}}`)
 	if err != nil || len(got) != 1 || *got[0].Usage != (session.Usage{}) {
 		t.Errorf("odd usage: %+v, %v; want zero counts and no error", got, err)
+	}
+}
+
+// TestOneChoiceIsChoiceZero: when one choice was asked for, the choice the
+// provider streams is choice 0, whatever index it carries (the references
+// ignore the index; the session reads choice 0 only, so an answer numbered
+// 1 was dropped whole). With n > 1 the indexes are kept.
+func TestOneChoiceIsChoiceZero(t *testing.T) {
+	lines := []string{
+		`{"choices":[{"index":1,"delta":{"content":"Hi"}}]}`,
+		`{"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}`,
+	}
+	for _, tc := range []struct {
+		n         int
+		wantIndex int
+	}{{0, 0}, {1, 0}, {2, 1}} {
+		d := newDecoder("openai/gpt-4.1-mini", tc.n)
+		var out []session.ChatChunk
+		for _, l := range lines {
+			if err := d.decodeLine([]byte(l), &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d.flush(&out)
+		want := []session.ChatChunk{
+			{Index: tc.wantIndex, Content: "Hi"},
+			{Index: tc.wantIndex, ToolCalls: []session.FunctionCall{{CallID: "c", Name: "f", Arguments: "{}"}}},
+		}
+		if diff := cmp.Diff(out, want); diff != "" {
+			t.Errorf("n=%d: chunks (-got +want):\n%s", tc.n, diff)
+		}
+	}
+
+	// Through a session, the answer is heard.
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.data(`{"id":"c","choices":[{"index":1,"delta":{"content":"Hello there."}}]}`)
+		s.data(`{"id":"c","choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}`)
+		s.done()
+	})
+	sess, err := session.New(session.WithLLM(newGWModel(t, srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start(t.Context(), &session.Agent{Instructions: "Be brief."}, session.IO{}); err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if _, err := sess.Run(t.Context(), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	var reply string
+	for _, it := range sess.History().Items {
+		if m, ok := it.(*session.ChatMessage); ok && m.Role == session.RoleAssistant {
+			reply = m.Content
+		}
+	}
+	if reply != "Hello there." {
+		t.Errorf("the session's reply = %q, want %q", reply, "Hello there.")
 	}
 }

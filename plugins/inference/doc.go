@@ -33,7 +33,9 @@
 // gateway host for many sessions at once, and reads a body's end after
 // [DONE] so that its connection is reused; [WithHTTPClient] replaces it.
 // The API secret and the token never print: the types that hold them
-// format and log without them.
+// format and log without them. Extra header and query values may be
+// credentials too: they are a [SecretMap], which prints its keys only, and
+// a transport error's URL shows the query's keys only.
 //
 // # Errors, retries and timeouts
 //

@@ -65,13 +65,20 @@ func (e *APIError) Error() string {
 func (e *APIError) Retryable() bool {
 	switch {
 	case e.Status == 0:
-		return e.Type != "invalid_request_error"
+		return !clientErrorTypes[e.Type]
 	case e.Status == http.StatusRequestTimeout, e.Status == http.StatusConflict,
 		e.Status == http.StatusTooManyRequests:
 		return true
 	default:
 		return e.Status >= 500
 	}
+}
+
+// clientErrorTypes are the error types, by OpenAI's and Anthropic's names,
+// of a stream error that the same request would meet again.
+var clientErrorTypes = map[string]bool{
+	"invalid_request_error": true, "authentication_error": true, "permission_error": true,
+	"not_found_error": true, "request_too_large": true, "insufficient_quota": true,
 }
 
 // ConnectionError is a failure to reach the gateway or a connection that
@@ -167,6 +174,27 @@ func fillFromErrorJSON(e *APIError, body []byte) {
 			e.Status = st
 		}
 	}
+}
+
+// streamError is the *APIError of an error event in a stream. data is the
+// event's data: the provider's {"error": ...} (an object, or a string), a
+// bare {"message": ...} after an "event: error" field, or text; the message
+// is the provider's, else the error value's JSON, else the start of data.
+func streamError(data []byte) *APIError {
+	e := &APIError{InStream: true}
+	fillFromErrorJSON(e, data)
+	if e.Message != "" {
+		return e
+	}
+	var w struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(data, &w) == nil && len(w.Error) > 0 && string(w.Error) != "null" {
+		e.Message = rawText(w.Error)
+	} else if e.Code == "" {
+		e.Message = string(echo(data))
+	}
+	return e
 }
 
 // rawText renders a JSON string as its text and anything else (a number, a

@@ -22,6 +22,16 @@ func geminiToolCalls(w http.ResponseWriter) {
 	s.done()
 }
 
+// geminiThenOK answers the first request with geminiToolCalls, the others
+// with "ok".
+func geminiThenOK(w http.ResponseWriter, r *http.Request, n int) {
+	if n == 1 {
+		geminiToolCalls(w)
+		return
+	}
+	okStream(w)
+}
+
 // toolCallsSent returns the id and extra_content of every tool call in a
 // request body, in order.
 func toolCallsSent(t *testing.T, body []byte) map[string]string {
@@ -51,21 +61,10 @@ func toolCallsSent(t *testing.T, body []byte) map[string]string {
 // keys the Python client sends back), so Gemini 3 finds its
 // thought_signature.
 func TestToolCallExtraContentRoundTrip(t *testing.T) {
-	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			geminiToolCalls(w)
-			return
-		}
-		okStream(w)
-	})
+	srv := newGWServer(t, geminiThenOK)
 	m := newGWModel(t, srv.URL)
 	req := withTools(gwRequest())
-	st, err := m.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drain(t, st)
-	st.Close()
+	d := chatDrained(t, t.Context(), m, req)
 	if d.err != nil {
 		t.Fatal(d.err)
 	}
@@ -96,14 +95,9 @@ func TestToolCallExtraContentRoundTrip(t *testing.T) {
 		chat.Add(&session.FunctionCallOutput{CallID: c.CallID, Name: c.Name, Output: "sunny"})
 	}
 	req.Chat = chat
-	st, err = m.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := drain(t, st); d.err != nil {
+	if d := chatDrained(t, t.Context(), m, req); d.err != nil {
 		t.Fatal(d.err)
 	}
-	st.Close()
 	want := map[string]string{
 		"call_a": `{"google":{"thought_signature":"sigA"}}`,
 		"call_b": `{"google":{"thought_signature":"sigB"}}`,
@@ -118,13 +112,7 @@ func TestToolCallExtraContentRoundTrip(t *testing.T) {
 // real session: the model calls a tool, the session runs it and asks
 // again, and the second request carries the signature back.
 func TestToolCallExtraContentThroughASession(t *testing.T) {
-	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			geminiToolCalls(w)
-			return
-		}
-		okStream(w)
-	})
+	srv := newGWServer(t, geminiThenOK)
 	weather := session.ToolFunc{
 		Def: session.ToolDefinition{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)},
 		Fn: func(context.Context, string) (session.ToolResult, error) {
@@ -160,19 +148,45 @@ func TestToolCallExtraContentThroughASession(t *testing.T) {
 
 func TestSendableExtraContent(t *testing.T) {
 	for in, want := range map[string]string{
-		``:                                     ``,
-		`null`:                                 ``,
-		`[1]`:                                  ``,
-		`"x"`:                                  ``,
-		`{}`:                                   ``,
-		`{"vendor":{"a":1}}`:                   ``,
-		`{"google":{}}`:                        ``,
-		`{"google":null,"xai":""}`:             ``,
-		`{"google":{"thought_signature":"s"}}`: `{"google":{"thought_signature":"s"}}`,
+		``:                                      ``,
+		`null`:                                  ``,
+		`[1]`:                                   ``,
+		`"x"`:                                   ``,
+		`{}`:                                    ``,
+		`{"vendor":{"a":1}}`:                    ``,
+		`{"google":{}}`:                         ``,
+		`{"google":null,"xai":""}`:              ``,
+		`{"google":0.0,"xai":-0,"livekit":0e3}`: ``,
+		`{"google":{"thought_signature":"s"}}`:  `{"google":{"thought_signature":"s"}}`,
 		`{"xai":{"a":1},"livekit":[1],"google":{"b":2},"x":1}`: `{"google":{"b":2},"livekit":[1],"xai":{"a":1}}`,
 	} {
 		if got := string(sendableExtraContent(json.RawMessage(in))); got != want {
 			t.Errorf("sendableExtraContent(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestToolCallExtraContentKeptOverLaterDeltas: a call's extra_content is
+// the first one that says something (Python keeps the one on the delta
+// that names the call); an empty or null extra_content on a later delta of
+// the same call does not wipe the thought signature.
+func TestToolCallExtraContentKeptOverLaterDeltas(t *testing.T) {
+	got, err := decodeAll(
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"},"extra_content":{"google":{"thought_signature":"S"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"}"},"extra_content":{}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"extra_content":{"google":{"thought_signature":"other"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"},"extra_content":{}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"extra_content":{"google":{"thought_signature":"late"}}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []session.ChatChunk{{FinishReason: "tool_calls", ToolCalls: []session.FunctionCall{
+		{CallID: "a", Name: "f", Arguments: "{}", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"S"}}`)},
+		{CallID: "b", Name: "g", Arguments: "{}", ExtraContent: json.RawMessage(`{"google":{"thought_signature":"late"}}`)},
+	}}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("chunks (-got +want):\n%s", diff)
 	}
 }

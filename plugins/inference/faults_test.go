@@ -587,29 +587,22 @@ func TestFaultPlainJSONErrorWith200(t *testing.T) {
 	}
 }
 
-// TestFaultErrorEventAfterKeepAlives: an error event after SSE comments
-// (or event:/id: fields) is read whole: one request, the provider's message
-// and code in the *APIError, and a client error is not retried. (go-openai
-// collected the comments and prepended them to the event, which made it
-// unreadable and retryable.)
-func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
-	const invalid = `{"error":{"type":"invalid_request_error","message":"Invalid 'messages[1].content': string too long.","param":"messages","code":"string_above_max_length"}}`
-	tests := []struct {
-		name      string
-		before    string // what precedes the error event
-		event     string
-		content   bool // content before the event
-		wantMsg   string
-		wantCode  string
-		wantRetry bool
-	}{
-		{"keep-alive then client error", ": keep-alive\n\n", invalid, false, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
-		{"comments, event and id fields", ": ping\n\n:\nevent: error\nid: 7\n", invalid, false, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
-		{"keep-alive after content", ": keep-alive\n\n", invalid, true, "Invalid 'messages[1].content': string too long.", "string_above_max_length", false},
-		{"error as a string", ": keep-alive\n\n", `{"error":"model overloaded"}`, false, "model overloaded", "", true},
-		{"error without a message", ": keep-alive\n\n", `{"error":{"code":"rate_limited","status":429}}`, false, `{"code":"rate_limited","status":429}`, "rate_limited", true},
-		{"spaces in the prefix", ": keep-alive\n\n", `{ "error" : {"message":"bad","type":"invalid_request_error"}}`, false, "bad", "", false},
-	}
+// errorEventCase is a body that ends in an error event, and the
+// *APIError it must give.
+type errorEventCase struct {
+	name      string
+	body      string // after the SSE headers
+	content   bool   // the body starts with content ("Hi"): no retry
+	wantMsg   string
+	wantCode  string
+	wantRetry bool
+}
+
+// runErrorEventCases streams each body with 3 retries allowed and checks
+// the *APIError, and that a request is retried (4 in all) exactly when the
+// error is retryable and nothing reached the caller.
+func runErrorEventCases(t *testing.T, tests []errorEventCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
@@ -617,15 +610,9 @@ func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
 				if tt.content {
 					s.content("Hi")
 				}
-				s.raw(tt.before)
-				s.data(tt.event)
+				s.raw(tt.body)
 			})
-			st, err := newGWModel(t, srv.URL, WithMaxRetries(3)).Chat(t.Context(), gwRequest())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			d := drain(t, st)
+			d := chatDrained(t, t.Context(), newGWModel(t, srv.URL, WithMaxRetries(3)), gwRequest())
 			var ae *APIError
 			if !errors.As(d.err, &ae) || !ae.InStream {
 				t.Fatalf("err = %v, want a stream *APIError", d.err)
@@ -633,13 +620,51 @@ func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
 			if ae.Message != tt.wantMsg || ae.Code != tt.wantCode || ae.Retryable() != tt.wantRetry {
 				t.Errorf("APIError message %q code %q retryable %v; want %q, %q, %v", ae.Message, ae.Code, ae.Retryable(), tt.wantMsg, tt.wantCode, tt.wantRetry)
 			}
-			if want := 1; !tt.wantRetry || tt.content {
-				if n := srv.count(); n != want {
-					t.Errorf("requests = %d, want %d", n, want)
-				}
-			} else if n := srv.count(); n != 4 {
-				t.Errorf("requests = %d, want 4 (retried)", n)
+			want := 1
+			if tt.wantRetry && !tt.content {
+				want = 4
+			}
+			if n := srv.count(); n != want {
+				t.Errorf("requests = %d, want %d", n, want)
 			}
 		})
 	}
+}
+
+// TestFaultErrorEventAfterKeepAlives: an error event after SSE comments
+// (or event:/id: fields) is read whole: one request, the provider's message
+// and code in the *APIError, and a client error is not retried. (go-openai
+// collected the comments and prepended them to the event, which made it
+// unreadable and retryable.)
+func TestFaultErrorEventAfterKeepAlives(t *testing.T) {
+	const invalid = "data: " + `{"error":{"type":"invalid_request_error","message":"Invalid 'messages[1].content': string too long.","param":"messages","code":"string_above_max_length"}}` + "\n\n"
+	const msg, code = "Invalid 'messages[1].content': string too long.", "string_above_max_length"
+	runErrorEventCases(t, []errorEventCase{
+		{"keep-alive then client error", ": keep-alive\n\n" + invalid, false, msg, code, false},
+		{"comments, event and id fields", ": ping\n\n:\nevent: error\nid: 7\n" + invalid, false, msg, code, false},
+		{"keep-alive after content", ": keep-alive\n\n" + invalid, true, msg, code, false},
+		{"error as a string", ": keep-alive\n\ndata: {\"error\":\"model overloaded\"}\n\n", false, "model overloaded", "", true},
+		{"error without a message", ": keep-alive\n\ndata: {\"error\":{\"code\":\"rate_limited\",\"status\":429}}\n\n", false, `{"code":"rate_limited","status":429}`, "rate_limited", true},
+		{"spaces in the prefix", ": keep-alive\n\ndata: { \"error\" : {\"message\":\"bad\",\"type\":\"invalid_request_error\"}}\n\n", false, "bad", "", false},
+	})
+}
+
+// TestFaultErrorEventOverSeveralLines: an error event is the whole SSE
+// event, as the SSE format (and the Python client's decoder) reads it: its
+// data may be spread over several data: lines, and an "event: error" field
+// makes its data an error whatever its shape. Each gives the provider's
+// message in one *APIError, from one request when it names a client error.
+func TestFaultErrorEventOverSeveralLines(t *testing.T) {
+	runErrorEventCases(t, []errorEventCase{
+		{"data over two lines", "event: error\ndata: {\"error\":{\"message\":\"too long\",\ndata: \"type\":\"invalid_request_error\",\"code\":\"string_above_max_length\"}}\n\n",
+			false, "too long", "string_above_max_length", false},
+		{"pretty-printed, no event field", "data: {\"error\":\ndata:   {\"message\":\"too long\", \"type\":\"invalid_request_error\"}\n: keep-alive\ndata: }\n\n",
+			false, "too long", "", false},
+		{"event: error with a bare message", "event: error\ndata: {\"message\":\"upstream overloaded\",\"type\":\"server_error\"}\n\n",
+			false, "upstream overloaded", "", true},
+		{"event: error with text", "event:error\r\nid: 4\r\ndata: upstream overloaded\r\n\r\n",
+			false, "upstream overloaded", "", true},
+		{"event: error after content", "event: error\ndata: upstream overloaded\n\n",
+			true, "upstream overloaded", "", true},
+	})
 }

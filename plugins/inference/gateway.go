@@ -55,14 +55,11 @@ func newGateway(cfg config) (*gateway, error) {
 	base := resolveBaseURL(cfg.baseURL)
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("inference: gateway URL %q: want an http or https URL", base)
+		return nil, fmt.Errorf("inference: gateway URL %q: want an http or https URL", redactURL(base))
 	}
 	creds, err := resolveCredentials(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.firstByte <= 0 || cfg.idleTimeout <= 0 {
-		return nil, fmt.Errorf("inference: timeouts %v, %v: both must be positive", cfg.firstByte, cfg.idleTimeout)
 	}
 	g := &gateway{
 		baseURL:     strings.TrimRight(base, "/"),
@@ -94,6 +91,26 @@ func newGateway(cfg config) (*gateway, error) {
 	return g, nil
 }
 
+// checkPolicy checks what the LLM and the speech models configure alike:
+// the inference class (X-LiveKit-Inference-Priority), the retry count and
+// the two timeouts.
+func checkPolicy(priority string, maxRetries int, timeouts ...time.Duration) error {
+	switch priority {
+	case "", "priority", "standard", "low":
+	default:
+		return fmt.Errorf("inference: priority %q: want priority, standard or low", priority)
+	}
+	if maxRetries < 0 {
+		return fmt.Errorf("inference: max retries %d: must not be negative", maxRetries)
+	}
+	for _, d := range timeouts {
+		if d <= 0 {
+			return fmt.Errorf("inference: timeouts %v: all must be positive", timeouts)
+		}
+	}
+	return nil
+}
+
 // resolveBaseURL picks the option, else LIVEKIT_INFERENCE_URL, else the
 // staging or production gateway by LIVEKIT_URL.
 func resolveBaseURL(opt string) string {
@@ -119,7 +136,7 @@ func (g *gateway) setHeaders(req *http.Request) error {
 func (g *gateway) send(ctx context.Context, r *Request) (session.LLMStream, error) {
 	s := &stream{
 		g: g, ctx: ctx, model: r.Model, start: time.Now(), closed: make(chan struct{}),
-		extraHeaders: r.Options.ExtraHeaders, extraQuery: r.Options.ExtraQuery,
+		extras: setExtras(r.Options.ExtraHeaders, r.Options.ExtraQuery),
 	}
 	if r.Options.N != nil {
 		s.n = *r.Options.N
@@ -155,7 +172,7 @@ func (g *gateway) prewarm(ctx context.Context) error {
 		if cause := context.Cause(ctx); cause != nil {
 			return cause
 		}
-		return &ConnectionError{Op: "connect", Err: err}
+		return &ConnectionError{Op: "connect", Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

@@ -190,6 +190,17 @@ func TestRetryableStatuses(t *testing.T) {
 			t.Errorf("Retryable(%d) = %v, want %v", st, got, want)
 		}
 	}
+	// An error event in a stream (no status) is retried unless its type
+	// names a client error, by OpenAI's or Anthropic's names.
+	for typ, want := range map[string]bool{
+		"": true, "server_error": true, "api_error": true, "overloaded_error": true, "rate_limit_error": true,
+		"invalid_request_error": false, "authentication_error": false, "permission_error": false,
+		"not_found_error": false, "request_too_large": false, "insufficient_quota": false,
+	} {
+		if got := (&APIError{InStream: true, Type: typ}).Retryable(); got != want {
+			t.Errorf("Retryable(stream error of type %q) = %v, want %v", typ, got, want)
+		}
+	}
 	if retryable(context.Canceled) || !retryable(&ConnectionError{Op: "connect", Err: errors.New("x")}) {
 		t.Error("retryable: wrong for context.Canceled or a connection error")
 	}
@@ -328,3 +339,24 @@ type stallKey struct{}
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNewLLMRejectsBadPolicy: the inference class, the retry count, the
+// timeouts and the HTTP client's own timeout are checked by NewLLM, with an
+// error that names them (checkPolicy, shared with the speech models).
+func TestNewLLMRejectsBadPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		opt  Option
+		want string
+	}{
+		{WithPriority("urgent"), `priority "urgent": want priority, standard or low`},
+		{WithMaxRetries(-1), "max retries -1: must not be negative"},
+		{WithTimeouts(0, time.Second), "timeouts [0s 1s]: all must be positive"},
+		{WithTimeouts(time.Second, -time.Second), "timeouts [1s -1s]: all must be positive"},
+		{WithHTTPClient(&http.Client{Timeout: time.Minute}), "http client timeout 1m0s: must be 0"},
+	} {
+		_, err := NewLLM("openai/gpt-4.1-mini", WithCredentials("k", "s"), tc.opt)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewLLM = %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -24,14 +24,9 @@ func TestGatewayHeadersInAJob(t *testing.T) {
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { okStream(w) })
 	m := newGWModel(t, srv.URL, WithProvider("openai"), WithPriority("standard"))
 	for range 2 {
-		st, err := m.Chat(ctx, gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := drain(t, st); d.err != nil {
+		if d := chatDrained(t, ctx, m, gwRequest()); d.err != nil {
 			t.Fatal(d.err)
 		}
-		st.Close()
 	}
 	ttsGW := newWSGateway(t, ttsScript(160))
 	tts := newTestTTS(t, ttsGW.URL, "cartesia/sonic-3", WithSpeechPriority("standard"))
@@ -93,12 +88,9 @@ func TestGatewayHeadersInAJob(t *testing.T) {
 func TestGatewayHeadersOutsideAJob(t *testing.T) {
 	t.Setenv("LIVEKIT_WORKER_TOKEN", "wt-123")
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { okStream(w) })
-	st, err := newGWModel(t, srv.URL).Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
+	if d := chatDrained(t, t.Context(), newGWModel(t, srv.URL), gwRequest()); d.err != nil {
+		t.Fatal(d.err)
 	}
-	drain(t, st)
-	st.Close()
 	ttsGW := newWSGateway(t, ttsScript(160))
 	if err := newTestTTS(t, ttsGW.URL, "cartesia/sonic-3").Prewarm(t.Context()); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -124,6 +125,18 @@ func (s sse) finish(reason string) {
 }
 
 func (s sse) done() { s.data("[DONE]") }
+
+// chatDrained runs one request on m to its end: Chat (its error fails the
+// test), drain, Close.
+func chatDrained(t *testing.T, ctx context.Context, m *Model, req session.ChatRequest) drained {
+	t.Helper()
+	st, err := m.Chat(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	return drain(t, st)
+}
 
 // drain reads s to its end.
 type drained struct {

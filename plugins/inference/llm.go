@@ -133,13 +133,8 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	if err := cfg.options.ValidateFor(model); err != nil {
 		return nil, err
 	}
-	switch cfg.priority {
-	case "", "priority", "standard", "low":
-	default:
-		return nil, fmt.Errorf("inference: priority %q: want priority, standard or low", cfg.priority)
-	}
-	if cfg.maxRetries < 0 {
-		return nil, fmt.Errorf("inference: max retries %d: must not be negative", cfg.maxRetries)
+	if err := checkPolicy(cfg.priority, cfg.maxRetries, cfg.firstByte, cfg.idleTimeout); err != nil {
+		return nil, err
 	}
 	if cfg.httpClient != nil && cfg.httpClient.Timeout != 0 {
 		return nil, fmt.Errorf("inference: http client timeout %v: must be 0, a stream has no overall deadline (use WithTimeouts)", cfg.httpClient.Timeout)
@@ -150,8 +145,11 @@ func NewLLM(model string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{model: model, cfg: cfg, gw: gw}
 	opt := cfg.options.clone()
+	// The options live in persistent from here on; the config keeps no copy
+	// of their extra headers for fmt to reach (see SecretMap).
+	cfg.options = ModelOptions{}
+	m := &Model{model: model, cfg: cfg, gw: gw}
 	m.persistent.Store(&opt)
 
 	// The order is DESIGN.md's: merge, model rules, validate what will be
@@ -216,7 +214,7 @@ func (m *Model) Chat(ctx context.Context, req session.ChatRequest) (session.LLMS
 	}
 	if !req.ToolChoice.IsZero() {
 		tc := req.ToolChoice
-		call.ToolChoice, call.AllowedTools = &tc, nil
+		call.ToolChoice, call.AllowedTools = &tc, nil // the one tool_choice: either form
 	}
 	if req.ParallelToolCalls != nil {
 		v := *req.ParallelToolCalls
@@ -288,8 +286,9 @@ func (m *Model) applyModelRules(next Handler) Handler {
 func applyToolRules(next Handler) Handler {
 	return func(ctx context.Context, r *Request) (session.LLMStream, error) {
 		if len(r.Tools) == 0 {
-			r.Options.ToolChoice, r.Options.AllowedTools = nil, nil
-			r.Options.ParallelToolCalls = nil
+			for _, k := range []string{keyToolChoice, keyParallelToolCalls} {
+				optionByKey[k].clear(&r.Options)
+			}
 		}
 		return next(ctx, r)
 	}

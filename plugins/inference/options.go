@@ -69,9 +69,11 @@ type ModelOptions struct {
 	// ExtraHeaders are sent as HTTP headers with the request (the map
 	// form's extra_headers). The gateway's own headers (Authorization,
 	// User-Agent, X-LiveKit-*) win over them, as in the Python client.
-	ExtraHeaders map[string]string
-	// ExtraQuery is added to the request URL's query (extra_query).
-	ExtraQuery map[string]string
+	// Their values never print (SecretMap).
+	ExtraHeaders SecretMap
+	// ExtraQuery is added to the request URL's query (extra_query). Its
+	// values never print, nor appear in errors (SecretMap).
+	ExtraQuery SecretMap
 }
 
 // Stop is the stop option: one string or a list, sent in the form given. Make

@@ -243,6 +243,7 @@ func TestParseModelOptions(t *testing.T) {
 		{"json.Number integral float", map[string]any{"max_tokens": json.Number("1e3"), "n": json.Number("2.0")}, ModelOptions{MaxTokens: new(1000), N: new(2)}},
 		{"zero values", map[string]any{"temperature": 0.0, "presence_penalty": 0, "store": false, "seed": 0}, ModelOptions{Temperature: new(0.0), PresencePenalty: new(0.0), Store: new(false), Seed: new(int64(0))}},
 		{"null leaves unset", map[string]any{"temperature": nil, "stop": nil}, ModelOptions{}},
+		{"null in extra_body unsets the top-level key", map[string]any{"temperature": 0.7, "seed": 1, "extra_body": map[string]any{"temperature": nil}}, ModelOptions{Seed: new(int64(1))}},
 		{"stop string", map[string]any{"stop": "\n"}, ModelOptions{Stop: StopString("\n")}},
 		{"stop list", map[string]any{"stop": []any{"\n"}}, ModelOptions{Stop: StopList("\n")}},
 		{"stop []string", map[string]any{"stop": []string{"a", "b"}}, ModelOptions{Stop: StopList("a", "b")}},

@@ -20,7 +20,8 @@ import (
 // json.Number; an integer option rejects a fractional value. A nil value
 // leaves a listed option unset. Keys the reference does not list go to
 // Extra unchanged. extra_body's keys are merged as if given at the top level
-// (winning over them, as the OpenAI clients merge extra_body last);
+// (winning over them, as the OpenAI clients merge extra_body last; its null
+// for a listed option unsets it);
 // extra_headers and extra_query become ExtraHeaders and ExtraQuery. It
 // checks types only; validation checks values.
 func ParseModelOptions(m map[string]any) (ModelOptions, error) {
@@ -61,6 +62,11 @@ func parseKeys(o *ModelOptions, m map[string]any, inBody bool) error {
 			o.Extra[k] = v
 			continue
 		case v == nil:
+			if inBody {
+				// extra_body wins over the top level: its null is the
+				// provider's default, which is what an unset option sends.
+				r.clear(o)
+			}
 			continue
 		}
 		if err := r.parse(o, v); err != nil {

@@ -3,6 +3,7 @@ package inference
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -144,8 +145,8 @@ var optionTable = []optionRow{
 	scalar(keyVerbosity, func(o *ModelOptions) **string { return &o.Verbosity }, toString),
 	scalar(keyPromptCacheKey, func(o *ModelOptions) **string { return &o.PromptCacheKey }, toString),
 	scalar(keySafetyIdentifier, func(o *ModelOptions) **string { return &o.SafetyIdentifier }, toString),
-	notInBody(mapRow(keyExtraHeaders, func(o *ModelOptions) *map[string]string { return &o.ExtraHeaders }, parseStringMap, true)),
-	notInBody(mapRow(keyExtraQuery, func(o *ModelOptions) *map[string]string { return &o.ExtraQuery }, parseQueryMap, true)),
+	notInBody(headerRow(mapRow(keyExtraHeaders, func(o *ModelOptions) *SecretMap { return &o.ExtraHeaders }, parseStringMap, true))),
+	notInBody(mapRow(keyExtraQuery, func(o *ModelOptions) *SecretMap { return &o.ExtraQuery }, parseQueryMap, true)),
 }
 
 // optionByKey finds a row by its wire key.
@@ -185,13 +186,17 @@ func scalar[T any](key string, field func(*ModelOptions) **T, parse func(any) (T
 
 // mapRow is the row of an option held as a map. With byKey a per-call map
 // is laid over the persistent one key by key; without, it replaces it.
-func mapRow[V any](key string, field func(*ModelOptions) *map[string]V, parse func(any) (map[string]V, error), byKey bool) optionRow {
+func mapRow[M ~map[string]V, V any](key string, field func(*ModelOptions) *M, parse func(any) (map[string]V, error), byKey bool) optionRow {
 	r := optionRow{
 		key:   key,
 		isSet: func(o *ModelOptions) bool { return *field(o) != nil },
 		clear: func(o *ModelOptions) { *field(o) = nil },
 		copy:  func(dst, src *ModelOptions) { *field(dst) = maps.Clone(*field(src)) },
-		parse: func(o *ModelOptions, v any) (err error) { *field(o), err = parse(v); return err },
+		parse: func(o *ModelOptions, v any) error {
+			m, err := parse(v)
+			*field(o) = M(m)
+			return err
+		},
 		toMap: func(o *ModelOptions) any {
 			m := make(map[string]any, len(*field(o)))
 			for k, v := range *field(o) {
@@ -204,9 +209,29 @@ func mapRow[V any](key string, field func(*ModelOptions) *map[string]V, parse fu
 	if byKey {
 		r.merge = func(dst, src *ModelOptions) {
 			if *field(dst) == nil {
-				*field(dst) = make(map[string]V, len(*field(src)))
+				*field(dst) = make(M, len(*field(src)))
 			}
 			maps.Copy(*field(dst), *field(src))
+		}
+	}
+	return r
+}
+
+// headerRow makes extra_headers merge by header name, which is
+// case-insensitive: a per-call X-Trace-Id replaces a persistent x-trace-id
+// (as two keys, both would go on the request in map order).
+func headerRow(r optionRow) optionRow {
+	r.merge = func(dst, src *ModelOptions) {
+		if dst.ExtraHeaders == nil {
+			dst.ExtraHeaders = make(SecretMap, len(src.ExtraHeaders))
+		}
+		for k, v := range src.ExtraHeaders {
+			for old := range dst.ExtraHeaders {
+				if old != k && strings.EqualFold(old, k) {
+					delete(dst.ExtraHeaders, old)
+				}
+			}
+			dst.ExtraHeaders[k] = v
 		}
 	}
 	return r
@@ -243,8 +268,8 @@ func (o ModelOptions) clone() ModelOptions {
 // per-call option wins over a persistent one). The per-call side of an
 // exclusive pair (temperature/top_p, max_tokens/max_completion_tokens, and
 // the two forms of tool_choice) also removes the persistent other side.
-// Extra, ExtraHeaders and ExtraQuery are merged key by key, call's keys
-// winning; other maps are replaced whole. The result shares no memory with
+// Extra, ExtraHeaders (by header name, ignoring case) and ExtraQuery are
+// merged key by key, call's keys winning; other maps are replaced whole. The result shares no memory with
 // o or call. A nil o merges call with nothing.
 func (o *ModelOptions) Merge(call ModelOptions) ModelOptions {
 	var m ModelOptions

@@ -2,11 +2,15 @@ package inference
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // printVerbs are the verbs and flags a value may be printed with.
@@ -34,12 +38,16 @@ func leaks(s string, secrets ...string) []string {
 // the value, on a struct holding it in an exported and an unexported field,
 // and both slog handlers.
 func printedForms(v any) map[string]string {
-	out := map[string]string{}
 	type holder struct {
 		Exported   any
 		unexported any
 	}
-	h := holder{v, v}
+	return printedFormsIn(v, holder{v, v})
+}
+
+// printedFormsIn is printedForms with v held by h.
+func printedFormsIn(v, h any) map[string]string {
+	out := map[string]string{}
 	for _, verb := range printVerbs {
 		out[verb] = fmt.Sprintf(verb, v)
 		out["holder "+verb] = fmt.Sprintf(verb, h)
@@ -101,12 +109,9 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	check("before a request")
 
-	st, err := llm.Chat(t.Context(), gwRequest())
-	if err != nil {
-		t.Fatal(err)
+	if d := chatDrained(t, t.Context(), llm, gwRequest()); d.err != nil {
+		t.Fatal(d.err)
 	}
-	drain(t, st)
-	st.Close()
 	for _, m := range []*speechGateway{stt.gw, tts.gw} {
 		if _, err := m.tokens.header(); err != nil { // what a dial signs and caches
 			t.Fatal(err)
@@ -131,5 +136,113 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	if s := fmt.Sprint(llm); !strings.Contains(s, "openai/gpt-4.1-mini") {
 		t.Errorf("printed %q: want the model", s)
+	}
+}
+
+// TestExtraHeadersAndQueryNeverPrint: extra_headers and extra_query values
+// (a provider key, an Authorization the gateway's replaces) and a base
+// URL's password are sent, but never shown: not by the options printed
+// with any verb or logged (also inside a Request), not in the error of a
+// failed connection, not in the retry warning, not by the model.
+func TestExtraHeadersAndQueryNeverPrint(t *testing.T) {
+	const headerSecret, querySecret, password = "hdr-s3cr3t-value", "qry-s3cr3t-value", "pa55-s3cr3t-word"
+	opts := map[string]any{
+		"extra_headers": map[string]any{"X-Api-Key": headerSecret, "Authorization": "Bearer " + headerSecret},
+		"extra_query":   map[string]any{"key": querySecret},
+	}
+	var logs bytes.Buffer
+	m, err := NewLLM("openai/gpt-4.1-mini", WithCredentials(gwTestKey, gwTestSecret),
+		WithBaseURL("http://user:"+password+"@127.0.0.1:9/v1"), WithMaxRetries(1),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithModelOptionsMap(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.gw.backoffBase = time.Millisecond
+	defer m.gw.hc.Transport.(*http.Transport).CloseIdleConnections()
+	_, chatErr := m.Chat(t.Context(), gwRequest())
+	var ce *ConnectionError
+	if !errors.As(chatErr, &ce) {
+		t.Fatalf("Chat against a closed port: %v, want a *ConnectionError", chatErr)
+	}
+	_, urlErr := NewLLM("openai/gpt-4.1-mini", WithCredentials("k", "s"), WithBaseURL("ftp://user:"+password+"@host/v1"))
+
+	o := m.ModelOptions()
+	if o.ExtraHeaders["X-Api-Key"] != headerSecret || o.ExtraQuery["key"] != querySecret {
+		t.Fatalf("the options lost their values: %d headers, %d query keys", len(o.ExtraHeaders), len(o.ExtraQuery))
+	}
+	// A stream holds them too.
+	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) { okStream(w) })
+	st, err := newGWModel(t, srv.URL, WithModelOptionsMap(opts)).Chat(t.Context(), gwRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := srv.headers[0].Get("X-Api-Key"); got != headerSecret {
+		t.Fatalf("X-Api-Key sent = %q, want the value", got)
+	}
+
+	// Values a user holds: fmt calls SecretMap's methods wherever it can,
+	// which is not inside a struct's unexported field, nor under a verb
+	// that does not fit the struct around it (%p, %s on a pointer to it):
+	// there fmt prints fields raw. So these are printed with the verbs that
+	// fit, as they are, in an exported field, and behind a pointer; and
+	// logged, and marshalled.
+	type exportedHolder struct{ Exported any }
+	values := map[string]any{
+		"options": o, "headers": o.ExtraHeaders, "query": o.ExtraQuery, "request": Request{Model: "m", Options: o},
+	}
+	for name, v := range values {
+		forms := printedFormsIn(v, exportedHolder{v})
+		for _, verb := range printVerbs {
+			if verb != "%v" && verb != "%+v" && verb != "%#v" && verb != "%s" {
+				delete(forms, verb)
+				delete(forms, "holder "+verb)
+				delete(forms, "pointer holder "+verb)
+			}
+		}
+		ptr := reflect.New(reflect.TypeOf(v)) // a *T holding v
+		ptr.Elem().Set(reflect.ValueOf(v))
+		for _, verb := range []string{"%v", "%+v", "%#v"} {
+			forms["pointer "+verb] = fmt.Sprintf(verb, ptr.Interface())
+			forms["held pointer "+verb] = fmt.Sprintf(verb, exportedHolder{ptr.Interface()})
+		}
+		for form, s := range forms {
+			if found := leaks(s, headerSecret, querySecret, password); len(found) > 0 {
+				t.Errorf("%s printed with %s shows %q:\n%s", name, form, found, s)
+			}
+		}
+	}
+	for name, v := range map[string]any{"model": m, "stream": st} {
+		for form, s := range printedForms(v) {
+			if found := leaks(s, headerSecret, querySecret); len(found) > 0 {
+				t.Errorf("%s printed with %s shows %q:\n%s", name, form, found, s)
+			}
+		}
+	}
+	// The model describes itself with its base URL's password redacted.
+	// (A verb fmt finds bad for a struct, on a model held in an unexported
+	// field, prints its fields raw; a password in the gateway URL is not
+	// guarded that far.)
+	for _, s := range []string{fmt.Sprint(m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%s", m), printedForms(m)["slog json"]} {
+		if found := leaks(s, password); len(found) > 0 {
+			t.Errorf("model printed shows %q: %s", found, s)
+		}
+	}
+	drain(t, st)
+	js, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, s := range map[string]string{"Chat error": chatErr.Error(), "retry warning": logs.String(), "URL error": fmt.Sprint(urlErr), "JSON": string(js)} {
+		if found := leaks(s, headerSecret, querySecret, password); len(found) > 0 {
+			t.Errorf("%s shows %q: %s", what, found, s)
+		}
+	}
+	// Still useful: the keys show.
+	if s := fmt.Sprint(o); !strings.Contains(s, "X-Api-Key:"+redacted) || !strings.Contains(s, "key:"+redacted) {
+		t.Errorf("options printed %q: want the keys with %s", s, redacted)
+	}
+	if s := chatErr.Error(); !strings.Contains(s, "key="+redacted) {
+		t.Errorf("Chat error %q: want the query key with %s", s, redacted)
 	}
 }

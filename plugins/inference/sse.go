@@ -1,6 +1,9 @@
 package inference
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // sseFilter sits between a response body and go-openai's line reader and
 // removes, in place, the lines go-openai must not see:
@@ -11,8 +14,13 @@ import "bytes"
 //     before an error event made its message unreadable (and the event
 //     retryable). The idle timer still counts these lines: it watches the
 //     raw reads.
-//   - an error event (data: {"error": ...}), which the filter keeps for the
-//     stream to decode itself; the body ends there for go-openai.
+//   - an error event, which the filter keeps for the stream to decode
+//     itself; the body ends there for go-openai. An error event is an event
+//     whose data starts {"error": ..., or any event with an "event: error"
+//     field before its data (the SSE way to name one). Its data may span
+//     several data: lines, joined with "\n" as the SSE format joins them; it
+//     ends when what was read of it is a whole JSON value, or at the blank
+//     line that ends the event.
 //
 // Lines may be split across reads: the start of a line that cannot be told
 // apart yet is held back (at most maxSSEHead bytes) until the next read.
@@ -20,10 +28,15 @@ type sseFilter struct {
 	state sseLine
 	// head is the held-back start of a line.
 	head []byte
-	// event is the data of the error event being read or read; done says
-	// its line ended.
-	event []byte
-	done  bool
+	// errorNamed says the current event had an "event: error" field: its
+	// data lines are an error event. field collects an event: line's value.
+	errorNamed bool
+	field      []byte
+	// inError says an error event's data is being read; event holds it
+	// (without the data: prefixes), done says it is complete.
+	inError bool
+	event   []byte
+	done    bool
 }
 
 type sseLine uint8
@@ -32,7 +45,8 @@ const (
 	lineStart sseLine = iota // nothing of the line seen yet
 	lineKeep                 // passed on up to its newline
 	lineDrop                 // removed up to its newline
-	lineError                // an error event, kept in event
+	lineEvent                // an event: field, removed; its value is read
+	lineError                // a data line of an error event, kept in event
 )
 
 // maxSSEHead bounds how much of a line's start is held back: more than the
@@ -52,13 +66,20 @@ func (f *sseFilter) filter(b []byte) int {
 	w, i := 0, 0
 	for i < len(b) && !f.done {
 		if f.state == lineStart {
-			st, ok := classifySSELine(b[i:])
+			st, skip, ok := f.classify(b[i:])
 			if !ok {
 				// Too little of the line to tell: hold it back.
 				f.head = append(f.head[:0], b[i:]...)
 				break
 			}
 			f.state = st
+			if st == lineError {
+				if f.inError {
+					f.event = append(f.event, '\n') // the SSE join of data lines
+				}
+				f.inError = true
+				i += skip // the data: prefix
+			}
 		}
 		end, nl := len(b), false
 		if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
@@ -70,18 +91,38 @@ func (f *sseFilter) filter(b []byte) int {
 				copy(b[w:], b[i:end])
 			}
 			w += end - i
+		case lineEvent:
+			if room := maxSSEHead - len(f.field); room > 0 {
+				f.field = append(f.field, b[i:min(end, i+room)]...)
+			}
 		case lineError:
 			if room := maxSSEErrorEvent - len(f.event); room > 0 {
 				f.event = append(f.event, b[i:min(end, i+room)]...)
 			}
-			f.done = nl
 		}
 		i = end
 		if nl {
-			f.state = lineStart
+			f.endLine()
 		}
 	}
 	return w
+}
+
+// endLine ends the current line: an event: field names the event, a data
+// line of an error event may complete it, and a blank line ends the event.
+func (f *sseFilter) endLine() {
+	switch f.state {
+	case lineEvent:
+		v := bytes.TrimSpace(bytes.TrimPrefix(f.field, []byte("event:")))
+		f.errorNamed = string(v) == "error"
+		f.field = f.field[:0]
+	case lineError:
+		f.event = bytes.TrimRight(f.event, "\r\n")
+		if json.Valid(f.event) {
+			f.done = true
+		}
+	}
+	f.state = lineStart
 }
 
 // takeHead returns the held-back start of a line and forgets it: the caller
@@ -92,58 +133,77 @@ func (f *sseFilter) takeHead(dst []byte) int {
 	return n
 }
 
-// errorEvent returns the data of the error event (without "data:"), or
-// nil. After the body ended inside one, it is what arrived of it, which
-// then fails to decode: a cut error is still an error.
+// errorEvent returns the data of the error event, or nil. After the body
+// ended inside one, it is what arrived of it, which then fails to decode: a
+// cut error is still an error.
 func (f *sseFilter) errorEvent() []byte {
-	if len(f.event) == 0 {
+	if !f.inError {
 		return nil
 	}
-	ev := bytes.TrimSpace(f.event)
-	ev = bytes.TrimPrefix(ev, []byte("data:"))
-	return bytes.TrimSpace(ev)
+	return bytes.TrimSpace(f.event)
 }
 
-// classifySSELine tells what a line is from its start; ok is false when b
-// is too short to tell.
-func classifySSELine(b []byte) (st sseLine, ok bool) {
+// classify tells what a line is from its start; ok is false when b is too
+// short to tell. For a data line of an error event, skip is the length of
+// its "data:" prefix and the one space after it.
+func (f *sseFilter) classify(b []byte) (st sseLine, skip int, ok bool) {
 	if len(b) == 0 {
-		return lineStart, false
+		return lineStart, 0, false
 	}
 	switch b[0] {
 	case '\n', '\r':
-		return lineKeep, true
+		// A blank line ends the event: an error event read so far is
+		// complete, and the next event is not named yet.
+		f.errorNamed = false
+		if f.inError {
+			f.done = true
+			return lineDrop, 0, true
+		}
+		return lineKeep, 0, true
 	case ':':
-		return lineDrop, true
+		return lineDrop, 0, true
 	}
-	for _, field := range []string{"event:", "id:", "retry:"} {
+	if hasPrefixOrIsPrefix(b, "event:") {
+		return lineEvent, 0, len(b) >= len("event:")
+	}
+	for _, field := range []string{"id:", "retry:"} {
 		if hasPrefixOrIsPrefix(b, field) {
-			return lineDrop, len(b) >= len(field)
+			return lineDrop, 0, len(b) >= len(field)
 		}
 	}
 	const data = "data:"
 	if !hasPrefixOrIsPrefix(b, data) {
-		return lineKeep, true
+		if f.inError || f.errorNamed {
+			return lineDrop, 0, true // a field that is not data, in an error event
+		}
+		return lineKeep, 0, true
 	}
-	if len(b) < len(data) {
-		return lineStart, false
+	if len(b) < len(data)+1 {
+		return lineStart, 0, false // the space after "data:" is part of the prefix
 	}
-	// An error event is data: {"error": ...}, with any white space.
+	skip = len(data)
+	if b[skip] == ' ' {
+		skip++
+	}
+	if f.inError || f.errorNamed {
+		return lineError, skip, true
+	}
+	// An error event's data starts {"error":, with any white space.
 	rest := b[len(data):]
 	for _, want := range []string{"{", `"error"`, ":"} {
 		rest = trimSSESpace(rest)
 		if len(rest) == 0 {
-			return lineKeep, len(b) >= maxSSEHead
+			return lineKeep, 0, len(b) >= maxSSEHead
 		}
 		if !hasPrefixOrIsPrefix(rest, want) {
-			return lineKeep, true
+			return lineKeep, 0, true
 		}
 		if len(rest) < len(want) {
-			return lineKeep, len(b) >= maxSSEHead
+			return lineKeep, 0, len(b) >= maxSSEHead
 		}
 		rest = rest[len(want):]
 	}
-	return lineError, true
+	return lineError, skip, true
 }
 
 // hasPrefixOrIsPrefix reports whether b starts with p, or is the start of p.

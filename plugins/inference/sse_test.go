@@ -63,6 +63,11 @@ func TestSSEFilter(t *testing.T) {
 		{"lines like fields pass", "eventual\nidle\nretrying\n", "eventual\nidle\nretrying\n", ""},
 		{"cut line start at the end is dropped", "data: x\n\nda", "data: x\n\n", ""},
 		{"cut error event", "data: {\"error\":{\"mess", "", `{"error":{"mess`},
+		{"error event over several data lines", "data: {\"error\":\n: ping\ndata:  {\"message\":\"m\"}}\n\ndata: x\n\n", "", "{\"error\":\n {\"message\":\"m\"}}"},
+		{"event: error names the event", "data: a\n\nevent: error\nid: 1\ndata: first\ndata:second\r\n\r\ndata: x\n\n", "data: a\n\n", "first\nsecond"},
+		{"event: error with JSON ends at the value", "event:error\ndata: {\"message\":\"m\"}\ndata: x\n\n", "", `{"message":"m"}`},
+		{"other event names pass", "event: message\ndata: x\n\nevent: errors\ndata: y\n\n", "data: x\n\ndata: y\n\n", ""},
+		{"event: error without data names nothing after it", "event: error\n\ndata: x\n\n", "\ndata: x\n\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +109,7 @@ func FuzzSSEFilter(f *testing.F) {
 	f.Add([]byte("event: e\nid: 1\nretry: 5\ndata: {\"choices\":[]}\r\n\r\n:\ndata: [DONE]\n"), uint16(1), uint16(7))
 	f.Add([]byte("data:   {  \"error\"  : \"x\"}\ndata: y\n"), uint16(9), uint16(12))
 	f.Add([]byte("eve\nda\nd\n:\n\n"), uint16(2), uint16(4))
+	f.Add([]byte("event: error\r\ndata: {\"error\":\ndata: 1}\n\ndata: x\n"), uint16(5), uint16(30))
 	f.Fuzz(func(t *testing.T, in []byte, c1, c2 uint16) {
 		i, j := int(c1)%(len(in)+1), int(c2)%(len(in)+1)
 		if i > j {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,10 +28,10 @@ type stream struct {
 	body  []byte
 	// n is how many choices were asked for (0: the default, 1), which
 	// bounds the choices the decoder keeps.
-	n            int
-	extraHeaders map[string]string
-	extraQuery   map[string]string
-	start        time.Time
+	n int
+	// extras puts the extra headers and query on each attempt (setExtras).
+	extras func(*http.Request)
+	start  time.Time
 	// ctx is the request's context, kept because a retry inside Recv opens a
 	// new HTTP request under it.
 	ctx context.Context
@@ -87,7 +88,7 @@ func (s *stream) open(lastErr error) error {
 // try makes one attempt.
 func (s *stream) try() error {
 	a := s.g.newAttempt(s.ctx, s.body)
-	a.extraHeaders, a.extraQuery = s.extraHeaders, s.extraQuery
+	a.extras = s.extras
 	s.mu.Lock()
 	if s.isClosed {
 		s.mu.Unlock()
@@ -171,10 +172,7 @@ func (s *stream) Recv() (session.ChatChunk, error) {
 		if err == io.EOF {
 			if ev := s.cur.errorEvent(); ev != nil {
 				// The body ended at an error event (see sseFilter).
-				err = s.dec.decodeLine(ev, &s.queue)
-				if err == nil {
-					err = fmt.Errorf("inference: malformed error event: %q", echo(ev))
-				}
+				err = streamError(ev)
 			}
 		}
 		if err == io.EOF {

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/livekit-go/agents/session"
 )
 
 // What happens when a stream ends: the connection goes back to the pool,
@@ -39,14 +42,9 @@ func TestConnectionReusedWhenBodyEndsAfterDone(t *testing.T) {
 	m := newGWModel(t, srv.URL)
 	m.gw.drainWait = 10 * time.Second // a bound for a hang: the server ends the body in 20 ms
 	for i := range 3 {
-		st, err := m.Chat(t.Context(), gwRequest())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := drain(t, st); d.err != nil || d.content != "ok" {
+		if d := chatDrained(t, t.Context(), m, gwRequest()); d.err != nil || d.content != "ok" {
 			t.Fatalf("request %d: %q, %v", i, d.content, d.err)
 		}
-		st.Close()
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections for 3 sequential requests, want 1", n)
@@ -79,8 +77,7 @@ func TestStreamEndsWhenBodyDoesNotEndAfterDone(t *testing.T) {
 
 // TestCancelAfterStreamEndKeepsQueuedChunks: once the whole answer has
 // arrived, cancelling the context does not drop the chunks still queued
-// (the tool calls flushed at [DONE], the usage); before the end it still
-// stops the stream.
+// (the tool calls flushed at [DONE], the usage).
 func TestCancelAfterStreamEndKeepsQueuedChunks(t *testing.T) {
 	srv := newGWServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		s := startSSE(w)
@@ -112,21 +109,101 @@ func TestCancelAfterStreamEndKeepsQueuedChunks(t *testing.T) {
 		t.Fatalf("after the last chunk: %v, want io.EOF", err)
 	}
 
-	// Before the end, cancelling still stops the stream at once.
-	srv2, stalled := stallServer(t, func(s sse) { s.content("a"); s.content("b") })
-	ctx2, cancel2 := context.WithCancel(t.Context())
-	defer cancel2()
-	st2, err := newGWModel(t, srv2.URL).Chat(ctx2, gwRequest())
-	if err != nil {
-		t.Fatal(err)
+	// Before the end, cancelling still stops the stream at once:
+	// TestFaultCancelDuringRecv.
+}
+
+// TestStreamExitPaths: every way a request can end early returns the
+// right error and lets the server see the client leave; goleak (TestMain)
+// checks that no goroutine or timer outlives them.
+func TestStreamExitPaths(t *testing.T) {
+	// A server that never answers until the client leaves, and one whose
+	// first answer is a retryable error event, so that Recv waits in the
+	// backoff before the second attempt.
+	hold := func(gone chan<- struct{}) func(w http.ResponseWriter, r *http.Request, n int) {
+		return func(w http.ResponseWriter, r *http.Request, n int) {
+			<-r.Context().Done()
+			gone <- struct{}{}
+		}
 	}
-	defer st2.Close()
-	if c, err := st2.Recv(); err != nil || c.Content != "a" {
-		t.Fatalf("first chunk %+v, %v", c, err)
+	retryLater := func(w http.ResponseWriter, r *http.Request, n int) {
+		s := startSSE(w)
+		s.data(`{"error":{"message":"overloaded","type":"server_error"}}`)
 	}
-	<-stalled
-	cancel2()
-	if _, err := st2.Recv(); !errors.Is(err, context.Canceled) {
-		t.Fatalf("after cancel mid-stream: %v, want context.Canceled", err)
+	for _, tc := range []struct {
+		name    string
+		handler func(gone chan<- struct{}) func(w http.ResponseWriter, r *http.Request, n int)
+		// stop ends the request, while Chat or Recv waits, by cancel or
+		// Close.
+		stop    func(cancel context.CancelFunc, st func() io.Closer)
+		inChat  bool // the wait is in Chat (before the first byte)
+		wantErr error
+	}{
+		{"cancel before the first byte", hold, func(cancel context.CancelFunc, _ func() io.Closer) { cancel() }, true, context.Canceled},
+		{"cancel during the retry wait", func(chan<- struct{}) func(http.ResponseWriter, *http.Request, int) { return retryLater },
+			func(cancel context.CancelFunc, _ func() io.Closer) { cancel() }, false, context.Canceled},
+		{"Close during the retry wait", func(chan<- struct{}) func(http.ResponseWriter, *http.Request, int) { return retryLater },
+			func(_ context.CancelFunc, st func() io.Closer) { st().Close() }, false, session.ErrStreamClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gone := make(chan struct{}, 4)
+			srv := newGWServer(t, tc.handler(gone))
+			m := newGWModel(t, srv.URL)
+			m.gw.backoffBase = time.Hour // the wait only ends by stop
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var (
+				mu sync.Mutex
+				st session.LLMStream
+			)
+			stream := func() io.Closer { // the stream, once Chat returned it
+				for {
+					mu.Lock()
+					c := st
+					mu.Unlock()
+					if c != nil {
+						return c
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			started := make(chan struct{})
+			wg.Go(func() {
+				<-started
+				for srv.count() == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(20 * time.Millisecond) // let the wait begin; correctness does not depend on it
+				tc.stop(cancel, stream)
+			})
+			close(started)
+			s, err := m.Chat(ctx, gwRequest())
+			if tc.inChat {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Chat = %v, want %v", err, tc.wantErr)
+				}
+				select {
+				case <-gone:
+				case <-time.After(10 * time.Second): // a bound for a hang
+					t.Fatal("the server still holds the request")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			st = s
+			mu.Unlock()
+			defer s.Close()
+			if _, err := s.Recv(); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Recv = %v, want %v", err, tc.wantErr)
+			}
+			if n := srv.count(); n != 1 {
+				t.Errorf("requests = %d, want 1 (the retry never began)", n)
+			}
+		})
 	}
 }

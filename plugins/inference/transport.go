@@ -30,6 +30,30 @@ func newTransport() *http.Transport {
 	return t
 }
 
+// setExtras returns what puts a request's extra headers and query
+// (ModelOptions' ExtraHeaders, ExtraQuery) on each attempt's HTTP request,
+// before the gateway's own headers; nil when there are none. The stream
+// and its attempts hold them only inside this func, which fmt prints as an
+// address with any verb, so printing a stream shows none of their values
+// (a provider key may be one).
+func setExtras(headers, query map[string]string) func(*http.Request) {
+	if len(headers) == 0 && len(query) == 0 {
+		return nil
+	}
+	return func(req *http.Request) {
+		for k, v := range headers {
+			req.Header.Set(k, v) // the gateway's headers, set next, win
+		}
+		if len(query) > 0 {
+			q := req.URL.Query()
+			for k, v := range query {
+				q.Set(k, v)
+			}
+			req.URL.RawQuery = q.Encode()
+		}
+	}
+}
+
 // attemptKey carries the *attempt in the request context, through go-openai,
 // to the gatewayDoer.
 type attemptKey struct{}
@@ -41,10 +65,8 @@ type attemptKey struct{}
 type attempt struct {
 	g    *gateway
 	body []byte
-	// extra are the request's extra headers and query (ExtraHeaders,
-	// ExtraQuery), put on before the gateway's own headers.
-	extraHeaders map[string]string
-	extraQuery   map[string]string
+	// extras puts the request's extra headers and query on (setExtras).
+	extras func(*http.Request)
 	// ctx is the attempt's context (the caller's, cancellable on its own).
 	// It is kept so that read errors can be mapped to what ended the attempt
 	// (a timeout, Close, or the caller's cancellation).
@@ -159,22 +181,15 @@ func (d gatewayDoer) Do(req *http.Request) (*http.Response, error) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	for k, v := range a.extraHeaders {
-		req.Header.Set(k, v) // the gateway's headers, set next, win
-	}
-	if len(a.extraQuery) > 0 {
-		q := req.URL.Query()
-		for k, v := range a.extraQuery {
-			q.Set(k, v)
-		}
-		req.URL.RawQuery = q.Encode()
+	if a.extras != nil {
+		a.extras(req)
 	}
 	if err := d.g.setHeaders(req); err != nil {
 		return nil, err
 	}
 	resp, err := d.g.hc.Do(req)
 	if err != nil {
-		return nil, a.mapErr("connect", err)
+		return nil, a.mapErr("connect", redactURLError(err))
 	}
 	reqID := resp.Header.Get("X-Request-Id")
 	a.mu.Lock()

@@ -71,9 +71,15 @@ func (o *ModelOptions) checkKeys() error {
 			return optErr(k, "set in Extra; put its keys in Extra or the ModelOptions fields")
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(o.ExtraHeaders)) {
+	headers := slices.Sorted(maps.Keys(o.ExtraHeaders))
+	for i, k := range headers {
 		if !validHeaderName(k) {
 			return optErr(keyExtraHeaders, "%q is not a valid header name", k)
+		}
+		for _, other := range headers[i+1:] {
+			if strings.EqualFold(k, other) {
+				return optErr(keyExtraHeaders, "%q and %q name one header", k, other)
+			}
 		}
 		if !validHeaderValue(o.ExtraHeaders[k]) {
 			return optErr(keyExtraHeaders, "value of %q holds a control character", k)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/livekit-go/agents/session"
 )
@@ -287,12 +288,16 @@ func sendableExtraContent(raw json.RawMessage) json.RawMessage {
 }
 
 // isEmptyJSON reports whether v is a value Python finds false: null, false,
-// 0, "", [] or {}.
+// a zero number, "", [] or {}.
 func isEmptyJSON(v json.RawMessage) bool {
 	v = bytes.TrimSpace(v)
 	switch string(v) {
 	case "null", "false", "0", `""`, "[]", "{}":
 		return true
+	}
+	if len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		f, err := strconv.ParseFloat(string(v), 64)
+		return err == nil && f == 0
 	}
 	if len(v) > 0 && (v[0] == '[' || v[0] == '{') {
 		var x any

@@ -289,20 +289,8 @@ func TestGoldenRequestBodies(t *testing.T) {
 // TestBuildBodyRules pins the rules the golden files show, so a wrong
 // -update cannot quietly change them.
 func TestBuildBodyRules(t *testing.T) {
-	body := func(t *testing.T, r *Request) map[string]any {
-		t.Helper()
-		b, err := buildBody(r)
-		if err != nil {
-			t.Fatalf("buildBody() error = %v", err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	t.Run("set zeros are sent, unset are not", func(t *testing.T) {
-		m := body(t, &Request{Model: "m", Chat: basicChat(), Options: ModelOptions{Temperature: new(0.0), Store: new(false), Seed: new(int64(0)), PresencePenalty: new(0.0)}})
+		m := sentBody(t, &Request{Model: "m", Chat: basicChat(), Options: ModelOptions{Temperature: new(0.0), Store: new(false), Seed: new(int64(0)), PresencePenalty: new(0.0)}})
 		for _, k := range []string{"temperature", "store", "seed", "presence_penalty"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("%s missing", k)
@@ -318,7 +306,7 @@ func TestBuildBodyRules(t *testing.T) {
 		}
 	})
 	t.Run("typed field wins over Extra", func(t *testing.T) {
-		m := body(t, &Request{Model: "m", Chat: basicChat(), Options: ModelOptions{
+		m := sentBody(t, &Request{Model: "m", Chat: basicChat(), Options: ModelOptions{
 			Temperature: new(0.5),
 			Extra:       map[string]any{"temperature": 1.5, "stream": false, "model": "x", "top_k": 3},
 		}})
@@ -340,13 +328,13 @@ func TestBuildBodyRules(t *testing.T) {
 		}
 	})
 	t.Run("model verbatim", func(t *testing.T) {
-		m := body(t, &Request{Model: "Provider/Some-Model:free", Chat: basicChat()})
+		m := sentBody(t, &Request{Model: "Provider/Some-Model:free", Chat: basicChat()})
 		if m["model"] != "Provider/Some-Model:free" {
 			t.Errorf("model = %v", m["model"])
 		}
 	})
 	t.Run("empty chat sends an empty list", func(t *testing.T) {
-		m := body(t, &Request{Model: "m", Chat: &session.ChatContext{}})
+		m := sentBody(t, &Request{Model: "m", Chat: &session.ChatContext{}})
 		if msgs, ok := m["messages"].([]any); !ok || len(msgs) != 0 {
 			t.Errorf("messages = %#v", m["messages"])
 		}

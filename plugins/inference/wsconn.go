@@ -124,16 +124,8 @@ type speechGateway struct {
 }
 
 func newSpeechGateway(cfg speechConfig) (*speechGateway, error) {
-	switch cfg.priority {
-	case "", "priority", "standard", "low":
-	default:
-		return nil, fmt.Errorf("inference: priority %q: want priority, standard or low", cfg.priority)
-	}
-	if cfg.maxRetries < 0 {
-		return nil, fmt.Errorf("inference: max retries %d: must not be negative", cfg.maxRetries)
-	}
-	if cfg.connectTimeout <= 0 || cfg.idleTimeout <= 0 {
-		return nil, fmt.Errorf("inference: timeouts %v, %v: both must be positive", cfg.connectTimeout, cfg.idleTimeout)
+	if err := checkPolicy(cfg.priority, cfg.maxRetries, cfg.connectTimeout, cfg.idleTimeout); err != nil {
+		return nil, err
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -162,7 +154,7 @@ func newSpeechGateway(cfg speechConfig) (*speechGateway, error) {
 func wsBaseURL(base string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", base)
+		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", redactURL(base))
 	}
 	switch u.Scheme {
 	case "http":
@@ -171,7 +163,7 @@ func wsBaseURL(base string) (string, error) {
 		u.Scheme = "wss"
 	case "ws", "wss":
 	default:
-		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", base)
+		return "", fmt.Errorf("inference: gateway URL %q: want an http, https, ws or wss URL", redactURL(base))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

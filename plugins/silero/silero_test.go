@@ -280,10 +280,6 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(WithModelPath("/nonexistent/silero.onnx"), WithRuntimeLibrary("/nonexistent/lib.so")); !errors.Is(err, ErrNotInstalled) {
 		t.Errorf("missing model: %v, want ErrNotInstalled", err)
 	}
-	t.Setenv(EnvModel, "")
-	if _, err := Load(); !errors.Is(err, ErrNotInstalled) {
-		t.Errorf("unset %s: %v, want ErrNotInstalled", EnvModel, err)
-	}
 	for name, opt := range map[string]Option{
 		"activation":   WithActivationThreshold(1.5),
 		"deactivation": WithDeactivationThreshold(0),

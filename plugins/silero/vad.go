@@ -3,6 +3,7 @@ package silero
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -31,7 +32,9 @@ var ErrClosed = errors.New("silero: closed")
 // and all of them share the model. Close it when done to free the ONNX
 // Runtime session.
 type VAD struct {
-	cfg config
+	cfg     config
+	model   string // the model's path, or EmbeddedModel
+	runtime string // the ONNX Runtime library's path
 
 	mu      sync.RWMutex // held for reading during inference, for writing by Close
 	session *ort.DynamicAdvancedSession
@@ -39,9 +42,12 @@ type VAD struct {
 	live    int // open detectors: their tensors need the runtime loaded
 }
 
-// Load opens the model and ONNX Runtime named by the options or by
-// $SILERO_VAD_MODEL and $ONNXRUNTIME_LIB. A missing file gives an error
-// wrapping [ErrNotInstalled].
+// Load opens the model and ONNX Runtime. The model is the one embedded in
+// this package unless [WithModelPath] or $SILERO_VAD_MODEL names another.
+// The library is [WithRuntimeLibrary]'s path, else $ONNXRUNTIME_LIB, else
+// silero/libonnxruntime.so.1 in scripts/setup.sh's cache directory
+// ($LKGO_CACHE, then ~/.cache/livekit-go-agents). A missing file gives an
+// error wrapping [ErrNotInstalled] that names the command installing it.
 func Load(opts ...Option) (*VAD, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -56,7 +62,8 @@ func Load(opts ...Option) (*VAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	lib, err := resolve("ONNX Runtime library", cfg.runtimePath, EnvRuntime)
+	home, _ := os.UserHomeDir() // "" when unknown: only the variables are looked at
+	lib, err := findRuntime(cfg.runtimePath, os.Getenv, home)
 	if err != nil {
 		return nil, err
 	}
@@ -68,12 +75,21 @@ func Load(opts ...Option) (*VAD, error) {
 		_ = releaseRuntime()
 		return nil, err
 	}
-	return &VAD{cfg: cfg, session: sess}, nil
+	if model == "" {
+		model = EmbeddedModel
+	}
+	return &VAD{cfg: cfg, model: model, runtime: lib, session: sess}, nil
 }
+
+// Model is the path of the model loaded, or [EmbeddedModel].
+func (v *VAD) Model() string { return v.model }
+
+// RuntimeLibrary is the path of the ONNX Runtime library Load asked for.
+func (v *VAD) RuntimeLibrary() string { return v.runtime }
 
 // newSession makes a single-threaded CPU session, as LiveKit does: one
 // window is tiny, and threads would only add wake-up latency and contend
-// with other streams.
+// with other streams. An empty model path loads the embedded model.
 func newSession(model string) (*ort.DynamicAdvancedSession, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
@@ -91,8 +107,15 @@ func newSession(model string) (*ort.DynamicAdvancedSession, error) {
 			return nil, fmt.Errorf("silero: session options: %w", err)
 		}
 	}
-	s, err := ort.NewDynamicAdvancedSession(model,
-		[]string{"input", "state", "sr"}, []string{"output", "stateN"}, so)
+	in, out := []string{"input", "state", "sr"}, []string{"output", "stateN"}
+	if model == "" {
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(embeddedModel, in, out, so)
+		if err != nil {
+			return nil, fmt.Errorf("silero: loading the embedded model: %w", err)
+		}
+		return s, nil
+	}
+	s, err := ort.NewDynamicAdvancedSession(model, in, out, so)
 	if err != nil {
 		return nil, fmt.Errorf("silero: loading model %s: %w", model, err)
 	}

@@ -4,6 +4,9 @@
 // each run of it starts, transcribes it with its own pocketsphinx decoder,
 // and collects the lk.transcription text streams and the agent's state.
 //
+// Its ears measure audible onset (onset.go): the RMS of 20 ms frames
+// against AudibleDBFS, so a TTS's quiet lead-in is not counted as heard.
+//
 // It publishes and hears at 48 kHz, as a browser does, converting to and
 // from 16 kHz itself with a short FIR so the latency it measures is the
 // agent's and the transport's. A User is safe for concurrent use; Close
@@ -44,14 +47,6 @@ const (
 	AttrTranscribedTrack = "lk.transcribed_track_id"
 	AttrAgentState       = "lk.agent.state"
 )
-
-// silencePeak is the largest sample a frame of the agent's idle track may
-// have: the track sends digital silence between replies, which Opus
-// decodes to (near) zeros, while flite's quietest lead-in is above it.
-const silencePeak = 4
-
-// quietGap is the silence that ends a run of the agent's sound.
-const quietGap = 400 * time.Millisecond
 
 // Transcript is one lk.transcription text stream the user received.
 type Transcript struct {
@@ -101,9 +96,8 @@ type User struct {
 
 	mu          sync.Mutex
 	closed      bool
-	runs        []time.Time // start of each run of agent sound
-	inSound     bool
-	lastSound   time.Time
+	runs        []time.Time // audible onset of each run of agent sound
+	onsets      *Onsets
 	heard       []Heard
 	transcripts []Transcript
 	dropped     int
@@ -150,6 +144,7 @@ func Join(ctx context.Context, url, token string, opts ...Option) (*User, error)
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		changed: make(chan struct{}, 1),
+		onsets:  NewOnsets(Rate),
 	}
 	go u.recognize(dec) // exits when u.stop closes (Close)
 
@@ -227,20 +222,12 @@ func (e *ear) Close() error { return nil }
 
 func (u *User) hear(s, speech []int16) {
 	now := time.Now()
-	var peak int16
-	for _, v := range s {
-		peak = max(peak, v, -max(v, -32767))
-	}
 	u.mu.Lock()
-	if peak > silencePeak {
-		if !u.inSound {
-			u.inSound = true
-			u.runs = append(u.runs, now)
-			u.signal()
-		}
-		u.lastSound = now
-	} else if u.inSound && now.Sub(u.lastSound) >= quietGap {
-		u.inSound = false
+	started, ended := u.onsets.Push(s, now)
+	if started {
+		u.runs = append(u.runs, now)
+	}
+	if started || ended {
 		u.signal()
 	}
 	closed := u.closed
@@ -349,7 +336,8 @@ func (u *User) AgentPublished() bool {
 	return false
 }
 
-// SoundRuns returns when each run of the agent's sound started.
+// SoundRuns returns when each run of the agent's sound became audible
+// (Onsets).
 func (u *User) SoundRuns() []time.Time {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -360,7 +348,7 @@ func (u *User) SoundRuns() []time.Time {
 func (u *User) Sounding() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.inSound
+	return u.onsets.Sounding()
 }
 
 // Heard returns the agent's utterances as the user's recognizer heard them.
