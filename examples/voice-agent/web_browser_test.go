@@ -64,6 +64,9 @@ type browserRun struct {
 	Shown     browserPage `json:"shown"`
 	AfterStop browserPage `json:"afterStop"`
 	TotalMs   float64     `json:"totalMs"`
+	// QuietAfterDoneMs is how long the agent's voice still played at the
+	// page after its state said listening.
+	QuietAfterDoneMs float64 `json:"quietAfterDoneMs"`
 }
 
 // browserTools finds chromium, node and the npm packages setup_browser
@@ -343,8 +346,8 @@ func TestLiveWebPageInChromium(t *testing.T) {
 			t.Log("session:", l[strings.Index(l, "msg="):])
 		}
 	}
-	t.Logf("%s; per-turn latency at the page (user voice end -> agent audible): %s; user heard as %q; screenshot %s; %.1f s in the browser, %.1f s in all",
-		run.Chromium, strings.Join(lat, ", "), users, shot, run.TotalMs/1000, time.Since(started).Seconds())
+	t.Logf("%s; per-turn latency at the page (user voice end -> agent audible): %s; user heard as %q; the agent's voice went on %.0f ms after listening was shown; screenshot %s; %.1f s in the browser, %.1f s in all",
+		run.Chromium, strings.Join(lat, ", "), users, run.QuietAfterDoneMs, shot, run.TotalMs/1000, time.Since(started).Seconds())
 	if t.Failed() {
 		t.Log(report())
 	}

@@ -122,8 +122,14 @@ async function main() {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    out.shown = s;
     out.doneAtMs = Date.now() - started;
+    // The state says listening when the agent has sent its last audio;
+    // the user hears that a little later: screenshot once it is quiet.
+    await page
+      .waitForFunction(() => !(parseFloat(document.getElementById('agent-level').style.width) > 0), { timeout: 2000 })
+      .catch(() => {});
+    out.quietAfterDoneMs = Date.now() - started - out.doneAtMs;
+    out.shown = await page.evaluate(snapshot);
     await page.screenshot({ path: screenshot, fullPage: true });
     await page.click('#stop');
     await page.waitForFunction(() => !document.getElementById('talk').disabled, { timeout: 10000 });
