@@ -74,13 +74,14 @@ func (rc *RunContext) DisallowInterruptions() error {
 // LiveKit Agents words it.
 const toolFailedOutput = "An internal error occurred"
 
-// callTool runs one call of the model's and returns its output for the
-// model. The model reads a tool error's message only when the tool meant
-// it for the model (a *ToolError); the rest goes to the log.
-func (t *task) callTool(ctx context.Context, call FunctionCall) (out *FunctionCallOutput, res ToolResult) {
+// callTool runs one call of the model's to one of agent's tools and
+// returns its output for the model. The model reads a tool error's message
+// only when the tool meant it for the model (a *ToolError); the rest goes
+// to the log.
+func (t *task) callTool(ctx context.Context, agent agentView, call FunctionCall) (out *FunctionCallOutput, res ToolResult) {
 	out = &FunctionCallOutput{CallID: call.CallID, Name: call.Name}
 	defer func() { fill(&out.ID, &out.CreatedAt, "fnco_", time.Now()) }()
-	tool := t.agent.tool(call.Name)
+	tool := agent.tool(call.Name)
 	if tool == nil {
 		out.Output, out.IsError = fmt.Sprintf("unknown tool %q", call.Name), true
 		return out, res

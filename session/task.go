@@ -264,7 +264,8 @@ type stepResult struct {
 // step streams one LLM answer: text to speech, tool calls to tools that
 // start at once and run in parallel. It returns once the speech ended and
 // every tool returned, or, when the reply is interrupted, at once with the
-// tools that had finished.
+// tools that had finished. agent is the agent as this step offered it to
+// the model: its tools are the ones the calls name.
 func (t *task) step(ctx context.Context, run *llmRun, agent agentView) stepResult {
 	text := make(chan string, 16)
 	spoke := make(chan speakResult, 1)
@@ -310,7 +311,7 @@ recv:
 				}
 			}
 			for _, fc := range c.ToolCalls {
-				runs = append(runs, t.startTool(ctx, fc, played))
+				runs = append(runs, t.startTool(ctx, agent, fc, played))
 			}
 			if c.Content != "" {
 				select {
@@ -352,16 +353,16 @@ recv:
 	return res
 }
 
-// startTool runs one call on a goroutine of its own, with the reply's
-// context and the call's RunContext.
-func (t *task) startTool(ctx context.Context, fc FunctionCall, played <-chan struct{}) *toolRun {
+// startTool runs one call of agent's tools on a goroutine of its own, with
+// the reply's context and the call's RunContext.
+func (t *task) startTool(ctx context.Context, agent agentView, fc FunctionCall, played <-chan struct{}) *toolRun {
 	call := fc
 	fill(&call.ID, &call.CreatedAt, "fnc_", time.Now())
 	tr := &toolRun{call: &call, done: make(chan struct{})}
 	rc := &RunContext{s: t.s, h: t.h, call: call, played: played}
 	tctx := context.WithValue(ctx, runContextKey{}, rc)
 	t.s.spawn("tool "+strconv.Quote(call.Name), func() { // exits when the tool returns; ctx asks it to
-		out, res := t.callTool(tctx, call)
+		out, res := t.callTool(tctx, agent, call)
 		tr.out, tr.res, tr.late = out, res, tctx.Err() != nil
 		close(tr.done)
 	})
