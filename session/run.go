@@ -30,20 +30,18 @@ const runBuffer = 1 << 16
 // Events of other turns that overlap (a voice user speaking meanwhile) are
 // in the result too.
 func (s *Session) Run(ctx context.Context, userInput string, opts ...SpeechOption) (*RunResult, error) {
-	if err := s.usable(); err != nil {
-		return nil, err
-	}
 	sub := newSubscriber(nil, runBuffer)
 	if !s.subs.add(sub) {
 		return nil, ErrSessionClosed
 	}
 	defer s.subs.remove(sub)
-	h, err := s.GenerateReply(append(opts[:len(opts):len(opts)], WithUserInput(userInput))...)
-	if err != nil {
+	h := s.newSpeech("generate_reply", append(opts[:len(opts):len(opts)], WithUserInput(userInput)))
+	idle := make(chan struct{})
+	// One post: the wait for idle is queued with the reply, before any
+	// shutdown, so it always ends.
+	if err := s.postOpen(func(l *loop) { l.enqueue(h); l.whenIdle(idle) }); err != nil {
 		return nil, err
 	}
-	idle := make(chan struct{})
-	s.post(func(l *loop) { l.whenIdle(idle) })
 	select {
 	case <-idle:
 	case <-ctx.Done():
