@@ -287,3 +287,35 @@ func userStates(rec *sessiontest.Recorder) []session.UserState {
 	}
 	return out
 }
+
+// Closing while a speech is paused (the user talking over it) ends the
+// speech with the words heard and leaves the audio output unpaused, as
+// LiveKit Agents' activity does when it closes (_cancel_speech_pause).
+func TestCloseDuringAPausedSpeech(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: tenWords}), nil, session.WithPreemptiveGeneration(false))
+		r.say("count")
+		time.Sleep(time.Second) // commit; 500 ms played
+		r.vad.StartOfSpeech()
+		time.Sleep(600 * time.Millisecond)
+		synctest.Wait()
+		if !r.out.Paused() {
+			t.Fatal("output not paused")
+		}
+		if err := r.s.Close(); err != nil {
+			t.Fatalf("Close = %v", err)
+		}
+		if r.out.Paused() {
+			t.Error("output still paused after the session closed")
+		}
+		for _, e := range sessiontest.Of[session.SpeechCreatedEvent](r.rec) {
+			if !e.Speech.Interrupted() {
+				t.Errorf("speech %s not interrupted", e.Speech.ID())
+			}
+		}
+		want := []string{"user: count", "assistant: One two three four five [interrupted]"}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}

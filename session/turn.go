@@ -204,12 +204,19 @@ func (p *pauser) set(paused bool) (start bool) {
 	return start
 }
 
+// run applies the wishes until ctx (the session's) ends; an output it
+// left paused is then resumed, so a session that closes while the user
+// talks over it does not hand back a paused output (its audio was cleared
+// with the speech).
 func (p *pauser) run(ctx context.Context) {
 	applied := false
 	for {
 		select {
 		case <-p.wake:
 		case <-ctx.Done():
+			if applied {
+				p.out.Resume()
+			}
 			return
 		}
 		p.mu.Lock()
