@@ -113,6 +113,65 @@ func TestUpdateToolsDuringAReplyReachesItsNextStep(t *testing.T) {
 	})
 }
 
+// An agent whose tools the session could not run (a nil tool, a tool
+// without a name, two tools of one name) is refused with an error naming
+// the tool, at Start, UpdateAgent and UpdateTools, and as a handoff, which
+// the model is told failed; nothing panics.
+func TestAgentsWithBadToolsAreRefused(t *testing.T) {
+	ok := tool("ok", func(context.Context, string) (session.ToolResult, error) {
+		return session.ToolResult{Output: "ok"}, nil
+	})
+	bad := []struct {
+		tools []session.Tool
+		want  string
+	}{
+		{[]session.Tool{ok, nil}, "tools[1] is nil"},
+		{[]session.Tool{tool("", nil)}, "tools[0] has no name"},
+		{[]session.Tool{ok, ok}, `tools[1]: name "ok" is used twice`},
+	}
+	for _, b := range bad {
+		s, err := session.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context(), &session.Agent{Tools: b.tools}, session.IO{}); err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Start = %v, want an error with %q", err, b.want)
+		}
+		_ = s.Close()
+	}
+	synctest.Test(t, func(t *testing.T) {
+		broken := &session.Agent{Instructions: "broken", Tools: []session.Tool{nil}}
+		llm := sessiontest.NewLLM(
+			sessiontest.Response{ToolCalls: []session.FunctionCall{{CallID: "1", Name: "transfer", Arguments: "{}"}}},
+			sessiontest.Response{Text: "I could not transfer you."},
+			sessiontest.Response{Text: "Still here."},
+		)
+		front := &session.Agent{Tools: []session.Tool{tool("transfer", func(context.Context, string) (session.ToolResult, error) {
+			return session.ToolResult{Handoff: broken}, nil
+		})}}
+		r := newTextRig(t, llm, front)
+		for _, b := range bad {
+			if err := r.s.UpdateAgent(&session.Agent{Tools: b.tools}); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("UpdateAgent = %v, want an error with %q", err, b.want)
+			}
+			if err := r.s.UpdateTools(b.tools); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("UpdateTools = %v, want an error with %q", err, b.want)
+			}
+		}
+		r.text.Send("transfer me")
+		synctest.Wait()
+		r.text.Send("hello?")
+		synctest.Wait()
+		want := []string{"user: transfer me", "call transfer({})", "output transfer: An internal error occurred [error]", "assistant: I could not transfer you.", "user: hello?", "assistant: Still here."}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if r.s.Agent() != front {
+			t.Error("the session handed off to an agent it cannot run")
+		}
+	})
+}
+
 // An agent's nodes change the LLM request, the text spoken and the
 // transcript.
 func TestAgentNodes(t *testing.T) {

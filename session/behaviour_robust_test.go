@@ -211,11 +211,17 @@ func TestSlowEventHandlersHaveBoundedMemory(t *testing.T) {
 	})
 }
 
-// blockingDefTool is a tool whose Definition blocks until gate closes.
-type blockingDefTool struct{ gate chan struct{} }
+// blockingDefTool is a tool whose Definition, once armed, blocks until
+// gate closes.
+type blockingDefTool struct {
+	armed *atomic.Bool
+	gate  chan struct{}
+}
 
 func (b blockingDefTool) Definition() session.ToolDefinition {
-	<-b.gate
+	if b.armed.Load() {
+		<-b.gate
+	}
 	return session.ToolDefinition{Name: "slow_def"}
 }
 
@@ -242,7 +248,9 @@ func TestUserCodeRunsOffTheLoop(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			gate := make(chan struct{})
 			defer close(gate)
-			r := newVoiceRig(t, sessiontest.NewLLM(), &session.Agent{Tools: []session.Tool{blockingDefTool{gate}}})
+			def := blockingDefTool{armed: new(atomic.Bool), gate: gate}
+			r := newVoiceRig(t, sessiontest.NewLLM(), &session.Agent{Tools: []session.Tool{def}}) // Start reads the definition
+			def.armed.Store(true)
 			r.vad.StartOfSpeech()
 			synctest.Wait()
 			r.stt.Final("hello") // a preemptive generation reads the tool definitions

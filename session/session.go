@@ -73,8 +73,8 @@ func New(opts ...Option) (*Session, error) {
 // the CloseEvent's Err: cancel it with a cause (context.WithCancelCause) to
 // say why, e.g. that the user left the room.
 func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
-	if agent == nil {
-		return errors.New("session: agent must not be nil")
+	if err := checkAgent(agent); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.started {
@@ -182,8 +182,8 @@ func (s *Session) UserData() any { return s.o.userData }
 // the new one's OnEnter run, and the next reply uses the new instructions
 // and tools. History is kept.
 func (s *Session) UpdateAgent(a *Agent) error {
-	if a == nil {
-		return errors.New("session: agent must not be nil")
+	if err := checkAgent(a); err != nil {
+		return err
 	}
 	return s.postOpen(func(l *loop) { l.enterAgent(l.agent.Agent, a) })
 }
@@ -199,16 +199,8 @@ func (s *Session) UpdateInstructions(instructions string) error {
 // on. Tool names must be unique. Like UpdateInstructions, it leaves the
 // Agent value as it was.
 func (s *Session) UpdateTools(tools []Tool) error {
-	seen := make(map[string]bool, len(tools))
-	for i, t := range tools {
-		if t == nil {
-			return fmt.Errorf("session: tools[%d] is nil", i)
-		}
-		name := t.Definition().Name
-		if name == "" || seen[name] {
-			return fmt.Errorf("session: tools[%d]: name %q is empty or used twice", i, name)
-		}
-		seen[name] = true
+	if err := checkTools(tools); err != nil {
+		return fmt.Errorf("session: %w", err)
 	}
 	tools = append([]Tool(nil), tools...)
 	return s.postOpen(func(l *loop) { l.updateAgent(func(v *agentView) { v.tools = tools }) })

@@ -162,6 +162,12 @@ func (t *task) runReply(ctx context.Context) {
 			case tr.res.Handoff != nil && handoff != nil:
 				tr.out.Output, tr.out.IsError = "another call of this step handed off already", true
 			case tr.res.Handoff != nil:
+				if err := checkAgent(tr.res.Handoff); err != nil {
+					t.s.o.logger.Error("tool handed off to an agent the session cannot run", "component", "session", "speech_id", t.h.id, "tool", tr.call.Name, "err", err)
+					tr.out.Output, tr.out.IsError = toolFailedOutput, true
+					replyWanted = true
+					break
+				}
 				handoff = tr.res.Handoff
 			case !tr.res.NoReply || tr.out.IsError:
 				replyWanted = true
