@@ -169,14 +169,9 @@ func TestNoEmptyAssistantMessages(t *testing.T) {
 // the same words history keeps.
 func TestInterruptedTranscriptEndsAtTheWordsHeard(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &sessiontest.Recorder{}
-		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
-		tout := &deltaText{}
-		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
-			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "One two three four five six."})), // 1.2 s
-			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
-			session.WithPreemptiveGeneration(false))
-		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "One two three four five six."}) // 1.2 s
+		r := newVoiceRig(t, llm, nil, session.WithPreemptiveGeneration(false))
+		s, tout := r.s, r.tout
 		r.say("count")
 		time.Sleep(500 * time.Millisecond) // commit; playout starts
 		synctest.Wait()
@@ -210,14 +205,8 @@ func TestInterruptedTranscriptEndsAtTheWordsHeard(t *testing.T) {
 // order, and nothing of a sentence before its audio plays.
 func TestTranscriptDeltasNeverRepeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &sessiontest.Recorder{}
-		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
-		tout := &deltaText{}
-		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
-			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: threeSentences})),
-			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
-			session.WithPreemptiveGeneration(false))
-		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: threeSentences}), nil, session.WithPreemptiveGeneration(false))
+		tout := r.tout
 		r.say("count")
 		time.Sleep(500 * time.Millisecond)
 		synctest.Wait()
@@ -237,7 +226,7 @@ func TestTranscriptDeltasNeverRepeat(t *testing.T) {
 		if n := len(tout.Deltas()); n != 6 {
 			t.Errorf("CaptureText calls = %d (%q), want one per word", n, tout.Deltas())
 		}
-		if errs := sessiontest.Of[session.ErrorEvent](rec); len(errs) != 0 {
+		if errs := sessiontest.Of[session.ErrorEvent](r.rec); len(errs) != 0 {
 			t.Errorf("errors = %+v", errs)
 		}
 	})

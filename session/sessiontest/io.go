@@ -81,11 +81,13 @@ func (t *TextInput) RecvText(ctx context.Context) (string, error) {
 	}
 }
 
-// TextOutput records the agent's text, one string per message.
+// TextOutput records the agent's text, one string per message, and each
+// CaptureText call as it came.
 type TextOutput struct {
 	mu       sync.Mutex
 	cur      strings.Builder
 	messages []string
+	deltas   []string
 }
 
 var _ session.TextOutput = (*TextOutput)(nil)
@@ -94,8 +96,16 @@ var _ session.TextOutput = (*TextOutput)(nil)
 func (o *TextOutput) CaptureText(_ context.Context, text string) error {
 	o.mu.Lock()
 	o.cur.WriteString(text)
+	o.deltas = append(o.deltas, text)
 	o.mu.Unlock()
 	return nil
+}
+
+// Deltas returns the text of every CaptureText call so far, in order.
+func (o *TextOutput) Deltas() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.deltas...)
 }
 
 // Flush implements [session.TextOutput].
