@@ -60,12 +60,7 @@ func (rc *RunContext) WaitForPlayout(ctx context.Context) error {
 	if rc.played == nil {
 		return nil // no speech to wait for
 	}
-	select {
-	case <-rc.played:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return waitFor(ctx, rc.played)
 }
 
 // DisallowInterruptions makes the reply that made the call uninterruptible

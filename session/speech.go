@@ -44,9 +44,13 @@ func (h *SpeechHandle) AllowInterruptions() bool {
 func (h *SpeechHandle) Done() <-chan struct{} { return h.done }
 
 // Wait blocks until the speech ended or ctx is done.
-func (h *SpeechHandle) Wait(ctx context.Context) error {
+func (h *SpeechHandle) Wait(ctx context.Context) error { return waitFor(ctx, h.done) }
+
+// waitFor waits until done is closed, or returns ctx's cause if ctx ends
+// first.
+func waitFor(ctx context.Context, done <-chan struct{}) error {
 	select {
-	case <-h.done:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
