@@ -55,8 +55,10 @@ type TextInput interface {
 // [PausableAudioOutput]) concurrently from others: implementations must
 // allow that. None of these is called on the session's loop, so a slow one
 // delays only the reply it serves. An error from CaptureFrame (the output
-// is gone) ends the reply: history keeps what was played, marked
-// interrupted, and an [ErrorEvent] with source audio_output says why.
+// is gone) ends the speech of that LLM step: history keeps what was
+// played, marked interrupted, and an [ErrorEvent] with source audio_output
+// says why. The reply's tools and its next step go on, as in LiveKit
+// Agents; each failure counts against the audio output's error budget.
 type AudioOutput interface {
 	// CaptureFrame queues a frame for playout. It may block to pace the
 	// producer; it returns ctx's error if ctx ends first.
