@@ -46,7 +46,8 @@ type loop struct {
 	current        *SpeechHandle
 	queue          []*SpeechHandle
 	interruptTimer *time.Timer
-	paused         bool
+	paused         bool // the current speech is paused (a possible interruption)
+	outputPaused   bool // the audio output was last asked to pause
 	falseTimer     *time.Timer
 	pauser         *pauser // nil without a pausable audio output
 	preempt        *llmRun
@@ -242,8 +243,9 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 func (l *loop) speechDone(h *SpeechHandle) {
 	if l.current == h {
 		l.current = nil
-		if l.paused {
-			l.paused = false
+		l.paused = false
+		if l.outputPaused {
+			// Its audio was cleared: the output may play again.
 			l.pause(false)
 		}
 		stop(&l.falseTimer)
@@ -264,10 +266,10 @@ func (l *loop) interruptCurrent(cause error) {
 	stop(&l.falseTimer)
 	l.log.Debug("speech interrupted", "speech_id", h.id, "cause", cause)
 	h.stop(cause)
-	if l.paused {
-		l.paused = false
-		l.pause(false)
-	}
+	// A paused output resumes once the speech ended (speechDone), after
+	// its task cleared the audio: resuming now would play a moment of what
+	// the user talked over.
+	l.paused = false
 	l.setAgentState(AgentListening)
 }
 

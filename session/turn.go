@@ -172,6 +172,7 @@ func (l *loop) pause(paused bool) {
 	if l.pauser == nil {
 		return
 	}
+	l.outputPaused = paused
 	if l.pauser.set(paused) {
 		p := l.pauser
 		l.s.spawn("audio output pause", func() { p.run(l.ctx) }) // exits when ctx ends
