@@ -47,13 +47,20 @@ func (h *SpeechHandle) Done() <-chan struct{} { return h.done }
 func (h *SpeechHandle) Wait(ctx context.Context) error { return waitFor(ctx, h.done) }
 
 // waitFor waits until done is closed, or returns ctx's cause if ctx ends
-// first.
+// first. When both happened (a tool's playout cut short by the same
+// interruption that cancels its ctx), done wins: the answer does not
+// depend on the scheduler.
 func waitFor(ctx context.Context, done <-chan struct{}) error {
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		select {
+		case <-done:
+			return nil
+		default:
+			return context.Cause(ctx)
+		}
 	}
 }
 
