@@ -164,6 +164,29 @@ func TestNoEmptyAssistantMessages(t *testing.T) {
 	})
 }
 
+// Like the agent's, the user's side of history keeps no empty message: a
+// GenerateReply with user input without words adds none, and Run refuses
+// such input.
+func TestNoEmptyUserMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newTextRig(t, sessiontest.NewLLM(sessiontest.Response{Text: "Hello?"}), nil)
+		h, err := r.s.GenerateReply(session.WithUserInput("  "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if diff := cmp.Diff(history(r.s), []string{"assistant: Hello?"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if _, err := r.s.Run(t.Context(), " "); err == nil || !strings.Contains(err.Error(), "user input") {
+			t.Errorf("Run with no words = %v, want an error about the user input", err)
+		}
+	})
+}
+
 // Issue 12: the transcript of an answer follows playout word by word, in
 // deltas, and an interrupted answer's transcript ends at the words heard:
 // the same words history keeps.

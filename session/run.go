@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // RunResult is what one [Session.Run] produced, in order: the items its
@@ -30,6 +32,9 @@ const runBuffer = 1 << 16
 // Events of other turns that overlap (a voice user speaking meanwhile) are
 // in the result too.
 func (s *Session) Run(ctx context.Context, userInput string, opts ...SpeechOption) (*RunResult, error) {
+	if strings.TrimSpace(userInput) == "" {
+		return nil, errors.New("session: run: the user input has no words")
+	}
 	sub := newSubscriber(nil, runBuffer)
 	if !s.subs.add(sub) {
 		return nil, ErrSessionClosed

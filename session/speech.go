@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"iter"
+	"strings"
 	"sync"
 	"time"
 )
@@ -213,9 +214,14 @@ func WithModelOptions(opts map[string]any) SpeechOption {
 }
 
 // WithUserInput adds a user message to history before the reply, as if
-// the user had said it.
+// the user had said it. Text without words adds nothing: history keeps no
+// empty message.
 func WithUserInput(text string) SpeechOption {
 	return func(c *speechConfig) {
+		if strings.TrimSpace(text) == "" {
+			c.req.userMsg = nil
+			return
+		}
 		c.req.userMsg = &ChatMessage{Role: RoleUser, Content: text}
 	}
 }
