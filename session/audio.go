@@ -115,6 +115,8 @@ type PausableAudioOutput interface {
 type TextOutput interface {
 	// CaptureText appends text to the current agent message. ctx is the
 	// session's: the last words heard still go out after an interruption.
+	// An error is reported (an [ErrorEvent] with source text_output, once
+	// a speech); in text mode the text refused is not kept in history.
 	CaptureText(ctx context.Context, text string) error
 	// Flush ends the current agent message.
 	Flush()

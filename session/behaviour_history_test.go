@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -251,6 +252,34 @@ func TestTranscriptDeltasNeverRepeat(t *testing.T) {
 		}
 		if errs := sessiontest.Of[session.ErrorEvent](r.rec); len(errs) != 0 {
 			t.Errorf("errors = %+v", errs)
+		}
+	})
+}
+
+// brokenText is a text output that refuses every text.
+type brokenText struct{ flushes int }
+
+func (*brokenText) CaptureText(context.Context, string) error { return errPipe }
+func (b *brokenText) Flush()                                  { b.flushes++ }
+
+// Behaviour 2, text side: a text output that fails is reported (once a
+// speech, source text_output), and history keeps only what was shown.
+func TestTextOutputFailureIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		in := sessiontest.NewTextInput()
+		s := startSession(t, nil, session.IO{Text: in, TextOut: &brokenText{}}, rec,
+			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "You will not see this."})))
+		in.Send("hello")
+		synctest.Wait()
+		if diff := cmp.Diff(errorSources(rec), []string{"text_output"}); diff != "" {
+			t.Errorf("error sources (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(history(s), []string{"user: hello"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if closed(s) {
+			t.Error("a failing text output closed the session")
 		}
 	})
 }

@@ -25,6 +25,7 @@ type task struct {
 	metrics   TurnMetrics
 	spoke     atomic.Bool  // this step's first output went out
 	startedAt atomic.Int64 // unix nanos of this step's first frame out
+	textFail  atomic.Bool  // the text output failed (reported once a speech)
 }
 
 func (t *task) post(fn func(*loop)) { t.s.post(fn) }
@@ -389,6 +390,14 @@ func (t *task) firstOutput() {
 	})
 	if t.spoke.CompareAndSwap(false, true) { // once per step
 		t.setState(AgentSpeaking)
+	}
+}
+
+// textOutputFailed reports the first failure of the text output in this
+// speech: the words it refused are neither shown nor kept in history.
+func (t *task) textOutputFailed(err error) {
+	if t.textFail.CompareAndSwap(false, true) {
+		t.s.report(SourceTextOutput, err)
 	}
 }
 
