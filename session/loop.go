@@ -13,7 +13,8 @@ import (
 // loop is the state the session's loop goroutine owns. Only that goroutine
 // touches it; everything else posts closures to Session.inbox. The loop
 // calls no user code: tools, hooks, nodes, the models, the outputs and the
-// event handlers all run on other goroutines.
+// event handlers all run on other goroutines (only the logger's handler
+// runs here, for a few Debug lines).
 type loop struct {
 	s   *Session
 	ctx context.Context // the session's context, the loop goroutine's frame

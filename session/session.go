@@ -14,7 +14,8 @@ import (
 //
 // One goroutine (the loop) owns the session's state; every other part (input
 // readers, reply tasks, timers, API calls) hands it work through a mailbox
-// and never waits for it. The loop runs no user code.
+// and never waits for it. The loop runs no user code (the logger's
+// handler aside).
 type Session struct {
 	o     options
 	inbox *mailbox[func(*loop)]
