@@ -29,8 +29,9 @@ const runBuffer = 1 << 16
 // sessiontest.Expect.
 //
 // It returns the result and, if the LLM failed during the turn, that error.
-// Events of other turns that overlap (a voice user speaking meanwhile) are
-// in the result too.
+// Events of other turns that overlap (a voice user speaking meanwhile, or
+// another Run) are in the result too. Run waits for the session to fall
+// idle, so a tool or hook that calls it waits for itself until ctx ends.
 func (s *Session) Run(ctx context.Context, userInput string, opts ...SpeechOption) (*RunResult, error) {
 	if strings.TrimSpace(userInput) == "" {
 		return nil, errors.New("session: run: the user input has no words")
