@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -324,6 +325,58 @@ func TestCloseDuringAPausedSpeech(t *testing.T) {
 		want := []string{"user: count", "assistant: One two three four five [interrupted]"}
 		if diff := cmp.Diff(history(r.s), want); diff != "" {
 			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}
+
+// lateVAD is a VAD whose stream delivers one start of speech when the
+// test releases it, even after the session closed the stream: a real VAD's
+// last event can be in flight when the audio ends.
+type lateVAD struct{ release chan struct{} }
+
+func (v lateVAD) Stream(context.Context) (session.VADStream, error) { return lateVADStream(v), nil }
+
+type lateVADStream struct{ release chan struct{} }
+
+func (lateVADStream) Push(session.AudioFrame) error { return nil }
+func (lateVADStream) Close() error                  { return nil }
+
+func (s lateVADStream) Recv() (session.VADEvent, error) {
+	if _, ok := <-s.release; ok {
+		return session.VADEvent{Type: session.VADStartOfSpeech}, nil
+	}
+	return session.VADEvent{}, io.EOF
+}
+
+// Once the audio input ended, nobody can be speaking: a start of speech
+// that arrives after the end (from a VAD or STT event in flight) is
+// ignored, so it cannot pause the agent for ever and keep the session
+// from draining and closing.
+func TestSpeechStartAfterTheAudioEndedIsIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		in, out := sessiontest.NewAudioInput(), sessiontest.NewAudioOutput()
+		vad := lateVAD{release: make(chan struct{}, 1)}
+		s := startSession(t, nil, session.IO{Audio: in, AudioOut: out}, rec,
+			session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}), session.WithLLM(sessiontest.NewLLM()))
+		if _, err := s.Say(tenWords); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		in.Close() // the input ends; the session closes once the Say played
+		synctest.Wait()
+		vad.release <- struct{}{}
+		close(vad.release)
+		select {
+		case <-s.Done():
+		case <-time.After(time.Minute):
+			t.Fatalf("session still open a minute after its input ended; output paused: %v", out.Paused())
+		}
+		if c := sessiontest.Of[session.CloseEvent](rec); len(c) != 1 || c[0].Reason != session.CloseInputEnded {
+			t.Errorf("close events = %+v, want input_ended", c)
+		}
+		if got := history(s); len(got) != 1 || got[0] != "assistant: "+tenWords {
+			t.Errorf("history = %q, want the whole Say", got)
 		}
 	})
 }

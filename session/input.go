@@ -244,10 +244,14 @@ func (l *loop) inputEnded(which string) {
 		return
 	}
 	l.inputsOpen--
-	if which == SourceAudioInput && l.userSpeaking {
-		// No more audio: the user is not speaking any more. Without this a
+	if which == SourceAudioInput {
+		// No more audio: the user is not speaking any more, and a start of
+		// speech still in flight (onSpeechStart) is void. Without this a
 		// speech paused by them would wait for an end that never comes.
-		l.onSpeechEnd(time.Time{})
+		l.audioEnded = true
+		if l.userSpeaking {
+			l.onSpeechEnd(time.Time{})
+		}
 	}
 	if l.inputsOpen <= 0 {
 		// Finish what was asked, then close.

@@ -58,6 +58,8 @@ type loop struct {
 
 	// vadAlive: a VAD stream is running; else STT events mark speech.
 	vadAlive bool
+	// audioEnded: the audio input ended (io.EOF); nobody speaks any more.
+	audioEnded bool
 
 	// sttFlush asks the audio reader to flush the STT stream (it alone
 	// may call the stream's input side).

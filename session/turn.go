@@ -69,6 +69,9 @@ func (l *loop) onSTT(ev SpeechEvent) {
 }
 
 func (l *loop) onSpeechStart(already time.Duration) {
+	if l.audioEnded {
+		return // an event in flight when the audio ended: nobody speaks
+	}
 	l.userSpeaking = true
 	l.speechStarted = time.Now().Add(-already)
 	if l.turnStarted.IsZero() {
