@@ -72,7 +72,9 @@ func New(opts ...Option) (*Session, error) {
 // called. It returns at once; the session runs on its own goroutines. When
 // ctx ends, the session closes with reason context_done and ctx's cause as
 // the CloseEvent's Err: cancel it with a cause (context.WithCancelCause) to
-// say why, e.g. that the user left the room.
+// say why, e.g. that the user left the room. An agent that is nil, or has
+// a tool that is nil, nameless or named twice, is refused with an error
+// naming it (so are such agents given to UpdateAgent and as a handoff).
 func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
 	if err := checkAgent(agent); err != nil {
 		return err
