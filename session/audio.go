@@ -34,7 +34,10 @@ func NewSilence(d time.Duration, sampleRate, channels int) AudioFrame {
 // (an [ErrorEvent] with source audio_input) and the session reads again
 // after a short wait that doubles on each failure in a row; after five
 // failures in a row it closes with reason error and the input's error. A
-// [TextInput] is read the same way.
+// [TextInput] is read the same way. At io.EOF the session waits (up to 2
+// s) for the STT's last transcripts, takes the user's last words as a
+// turn, and, once every input ended, closes with reason input_ended when
+// it answered what was asked.
 type AudioInput interface {
 	// RecvFrame returns the next frame, io.EOF when the input ended, or
 	// ctx's error once ctx is done.

@@ -118,6 +118,49 @@ func TestCommittedUserTurnIsNeverLost(t *testing.T) {
 	}
 }
 
+// Behaviour 3, at the end of the audio: when the audio input ends (a file
+// played to the session, a pipe), the user's last words, transcribed
+// before the end or by the STT just after it, are a turn: committed and
+// answered before the session closes, not dropped with the endpointing
+// delay the drain cut short.
+func TestLastWordsBeforeTheAudioEndsAreATurn(t *testing.T) {
+	for _, when := range []string{"final before the end", "final after the end"} {
+		t.Run(when, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &sessiontest.Recorder{}
+				stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+				s := startSession(t, nil, session.IO{Audio: in, TextOut: &sessiontest.TextOutput{}}, rec,
+					session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "Booked."})),
+					session.WithSTT(stt), session.WithVAD(vad), session.WithPreemptiveGeneration(false))
+				vad.StartOfSpeech()
+				synctest.Wait()
+				if when == "final before the end" {
+					stt.Final("book a table")
+					synctest.Wait()
+				}
+				vad.EndOfSpeech()
+				synctest.Wait()
+				in.Close()
+				synctest.Wait()
+				if when == "final after the end" {
+					stt.Final("book a table") // the STT's flush of its last words
+				}
+				select {
+				case <-s.Done():
+				case <-time.After(time.Minute):
+					t.Fatal("session still open a minute after its input ended")
+				}
+				if diff := cmp.Diff(history(s), []string{"user: book a table", "assistant: Booked."}); diff != "" {
+					t.Errorf("history (-got +want):\n%s", diff)
+				}
+				if c := sessiontest.Of[session.CloseEvent](rec); len(c) != 1 || c[0].Reason != session.CloseInputEnded {
+					t.Errorf("close events = %+v, want input_ended", c)
+				}
+			})
+		})
+	}
+}
+
 // Behaviour 10: an assistant message enters history only with text the
 // user heard or saw.
 func TestNoEmptyAssistantMessages(t *testing.T) {
