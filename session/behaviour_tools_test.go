@@ -48,10 +48,7 @@ func TestBargeInDuringToolCancelsIt(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // commit
 		synctest.Wait()
 		time.Sleep(1500 * time.Millisecond) // "Let me check." (600 ms) played; the slow tool runs
-		r.vad.StartOfSpeech()
-		time.Sleep(600 * time.Millisecond) // past min_interruption_duration
-		r.stt.Final("never mind")
-		r.vad.EndOfSpeech()
+		r.bargeIn("never mind")
 		synctest.Wait()
 		if cause := waitOrFail(t, slowCause, time.Second, "the slow tool's context"); !errors.Is(cause, session.ErrInterrupted) {
 			t.Errorf("slow tool context cause = %v, want ErrInterrupted", cause)
@@ -234,10 +231,7 @@ func TestHandoffAndInterruption(t *testing.T) {
 			r := newVoiceRig(t, llm, front, session.WithFalseInterruptionTimeout(0), session.WithPreemptiveGeneration(false))
 			r.say("billing please")
 			time.Sleep(2 * time.Second) // commit; "Transferring." played; slow runs
-			r.vad.StartOfSpeech()
-			time.Sleep(600 * time.Millisecond)
-			r.stt.Final("no wait")
-			r.vad.EndOfSpeech()
+			r.bargeIn("no wait")
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
 			want := []string{
@@ -282,10 +276,7 @@ func TestHandoffAndInterruption(t *testing.T) {
 			r := newVoiceRig(t, llm, front, session.WithFalseInterruptionTimeout(0), session.WithPreemptiveGeneration(false))
 			r.say("billing please")
 			time.Sleep(1500 * time.Millisecond) // commit; the answer to lookup plays
-			r.vad.StartOfSpeech()
-			time.Sleep(600 * time.Millisecond)
-			r.stt.Final("no wait")
-			r.vad.EndOfSpeech()
+			r.bargeIn("no wait")
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
 			if r.s.Agent() != billing {
