@@ -38,7 +38,13 @@ func (a *AudioInput) RecvFrame(ctx context.Context) (session.AudioFrame, error) 
 	case f := <-a.frames:
 		return f, nil
 	case <-a.done:
-		return session.AudioFrame{}, io.EOF
+		// Push then Close may find both ready: the frame comes first.
+		select {
+		case f := <-a.frames:
+			return f, nil
+		default:
+			return session.AudioFrame{}, io.EOF
+		}
 	case <-ctx.Done():
 		return session.AudioFrame{}, context.Cause(ctx)
 	}
@@ -69,13 +75,14 @@ func (t *TextInput) RecvText(ctx context.Context) (string, error) {
 	select {
 	case s := <-t.texts:
 		return s, nil
-	default:
-	}
-	select {
-	case s := <-t.texts:
-		return s, nil
 	case <-t.done:
-		return "", io.EOF
+		// Send then Close may find both ready: the text comes first.
+		select {
+		case s := <-t.texts:
+			return s, nil
+		default:
+			return "", io.EOF
+		}
 	case <-ctx.Done():
 		return "", context.Cause(ctx)
 	}
