@@ -69,6 +69,109 @@ func TestUpdateInstructionsToolsAndChatContext(t *testing.T) {
 	})
 }
 
+// A tool that updates the agent's instructions and tools during a reply
+// (LiveKit's update_tools from a tool, to unlock a step of a flow) changes
+// the reply's next LLM step, and a call of a tool it added runs.
+func TestUpdateToolsDuringAReplyReachesItsNextStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := sessiontest.NewLLM(
+			sessiontest.Response{ToolCalls: []session.FunctionCall{{CallID: "1", Name: "verify", Arguments: "{}"}}},
+			sessiontest.Response{ToolCalls: []session.FunctionCall{{CallID: "2", Name: "balance", Arguments: "{}"}}},
+			sessiontest.Response{Text: "You have 12 euros."},
+		)
+		balance := tool("balance", func(context.Context, string) (session.ToolResult, error) {
+			return session.ToolResult{Output: "12 EUR"}, nil
+		})
+		var verify session.Tool
+		verify = tool("verify", func(ctx context.Context, _ string) (session.ToolResult, error) {
+			rc, _ := session.RunContextFrom(ctx)
+			if err := rc.Session().UpdateInstructions("verified caller"); err != nil {
+				return session.ToolResult{}, err
+			}
+			if err := rc.Session().UpdateTools([]session.Tool{verify, balance}); err != nil {
+				return session.ToolResult{}, err
+			}
+			return session.ToolResult{Output: "verified"}, nil
+		})
+		r := newTextRig(t, llm, &session.Agent{Instructions: "verify first", Tools: []session.Tool{verify}})
+		r.text.Send("my balance?")
+		synctest.Wait()
+		reqs := llm.Requests()
+		if len(reqs) != 3 {
+			t.Fatalf("LLM requests = %d, want 3", len(reqs))
+		}
+		if sys := reqs[1].Chat.Items[0].(*session.ChatMessage).Content; sys != "verified caller" {
+			t.Errorf("instructions of the step after the update = %q", sys)
+		}
+		if n := len(reqs[1].Tools); n != 2 {
+			t.Errorf("tools offered after the update = %d, want 2", n)
+		}
+		want := []string{"user: my balance?", "call verify({})", "output verify: verified", "call balance({})", "output balance: 12 EUR", "assistant: You have 12 euros."}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}
+
+// An agent whose tools the session could not run (a nil tool, a tool
+// without a name, two tools of one name) is refused with an error naming
+// the tool, at Start, UpdateAgent and UpdateTools, and as a handoff, which
+// the model is told failed; nothing panics.
+func TestAgentsWithBadToolsAreRefused(t *testing.T) {
+	ok := tool("ok", func(context.Context, string) (session.ToolResult, error) {
+		return session.ToolResult{Output: "ok"}, nil
+	})
+	bad := []struct {
+		tools []session.Tool
+		want  string
+	}{
+		{[]session.Tool{ok, nil}, "tools[1] is nil"},
+		{[]session.Tool{tool("", nil)}, "tools[0] has no name"},
+		{[]session.Tool{ok, ok}, `tools[1]: name "ok" is used twice`},
+	}
+	for _, b := range bad {
+		s, err := session.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context(), &session.Agent{Tools: b.tools}, session.IO{}); err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Start = %v, want an error with %q", err, b.want)
+		}
+		_ = s.Close()
+	}
+	synctest.Test(t, func(t *testing.T) {
+		broken := &session.Agent{Instructions: "broken", Tools: []session.Tool{nil}}
+		llm := sessiontest.NewLLM(
+			sessiontest.Response{ToolCalls: []session.FunctionCall{{CallID: "1", Name: "transfer", Arguments: "{}"}}},
+			sessiontest.Response{Text: "I could not transfer you."},
+			sessiontest.Response{Text: "Still here."},
+		)
+		front := &session.Agent{Tools: []session.Tool{tool("transfer", func(context.Context, string) (session.ToolResult, error) {
+			return session.ToolResult{Handoff: broken}, nil
+		})}}
+		r := newTextRig(t, llm, front)
+		for _, b := range bad {
+			if err := r.s.UpdateAgent(&session.Agent{Tools: b.tools}); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("UpdateAgent = %v, want an error with %q", err, b.want)
+			}
+			if err := r.s.UpdateTools(b.tools); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("UpdateTools = %v, want an error with %q", err, b.want)
+			}
+		}
+		r.text.Send("transfer me")
+		synctest.Wait()
+		r.text.Send("hello?")
+		synctest.Wait()
+		want := []string{"user: transfer me", "call transfer({})", "output transfer: An internal error occurred [error]", "assistant: I could not transfer you.", "user: hello?", "assistant: Still here."}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if r.s.Agent() != front {
+			t.Error("the session handed off to an agent it cannot run")
+		}
+	})
+}
+
 // An agent's nodes change the LLM request, the text spoken and the
 // transcript.
 func TestAgentNodes(t *testing.T) {

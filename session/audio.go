@@ -34,7 +34,10 @@ func NewSilence(d time.Duration, sampleRate, channels int) AudioFrame {
 // (an [ErrorEvent] with source audio_input) and the session reads again
 // after a short wait that doubles on each failure in a row; after five
 // failures in a row it closes with reason error and the input's error. A
-// [TextInput] is read the same way.
+// [TextInput] is read the same way. At io.EOF the session waits (up to 2
+// s) for the STT's last transcripts, takes the user's last words as a
+// turn, and, once every input ended, closes with reason input_ended when
+// it answered what was asked.
 type AudioInput interface {
 	// RecvFrame returns the next frame, io.EOF when the input ended, or
 	// ctx's error once ctx is done.
@@ -55,8 +58,10 @@ type TextInput interface {
 // [PausableAudioOutput]) concurrently from others: implementations must
 // allow that. None of these is called on the session's loop, so a slow one
 // delays only the reply it serves. An error from CaptureFrame (the output
-// is gone) ends the reply: history keeps what was played, marked
-// interrupted, and an [ErrorEvent] with source audio_output says why.
+// is gone) ends the speech of that LLM step: history keeps what was
+// played, marked interrupted, and an [ErrorEvent] with source audio_output
+// says why. The reply's tools and its next step go on, as in LiveKit
+// Agents; each failure counts against the audio output's error budget.
 type AudioOutput interface {
 	// CaptureFrame queues a frame for playout. It may block to pace the
 	// producer; it returns ctx's error if ctx ends first.
@@ -113,6 +118,8 @@ type PausableAudioOutput interface {
 type TextOutput interface {
 	// CaptureText appends text to the current agent message. ctx is the
 	// session's: the last words heard still go out after an interruption.
+	// An error is reported (an [ErrorEvent] with source text_output, once
+	// a speech); in text mode the text refused is not kept in history.
 	CaptureText(ctx context.Context, text string) error
 	// Flush ends the current agent message.
 	Flush()

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +118,49 @@ func TestCommittedUserTurnIsNeverLost(t *testing.T) {
 	}
 }
 
+// Behaviour 3, at the end of the audio: when the audio input ends (a file
+// played to the session, a pipe), the user's last words, transcribed
+// before the end or by the STT just after it, are a turn: committed and
+// answered before the session closes, not dropped with the endpointing
+// delay the drain cut short.
+func TestLastWordsBeforeTheAudioEndsAreATurn(t *testing.T) {
+	for _, when := range []string{"final before the end", "final after the end"} {
+		t.Run(when, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &sessiontest.Recorder{}
+				stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+				s := startSession(t, nil, session.IO{Audio: in, TextOut: &sessiontest.TextOutput{}}, rec,
+					session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "Booked."})),
+					session.WithSTT(stt), session.WithVAD(vad), session.WithPreemptiveGeneration(false))
+				vad.StartOfSpeech()
+				synctest.Wait()
+				if when == "final before the end" {
+					stt.Final("book a table")
+					synctest.Wait()
+				}
+				vad.EndOfSpeech()
+				synctest.Wait()
+				in.Close()
+				synctest.Wait()
+				if when == "final after the end" {
+					stt.Final("book a table") // the STT's flush of its last words
+				}
+				select {
+				case <-s.Done():
+				case <-time.After(time.Minute):
+					t.Fatal("session still open a minute after its input ended")
+				}
+				if diff := cmp.Diff(history(s), []string{"user: book a table", "assistant: Booked."}); diff != "" {
+					t.Errorf("history (-got +want):\n%s", diff)
+				}
+				if c := sessiontest.Of[session.CloseEvent](rec); len(c) != 1 || c[0].Reason != session.CloseInputEnded {
+					t.Errorf("close events = %+v, want input_ended", c)
+				}
+			})
+		})
+	}
+}
+
 // Behaviour 10: an assistant message enters history only with text the
 // user heard or saw.
 func TestNoEmptyAssistantMessages(t *testing.T) {
@@ -164,19 +208,37 @@ func TestNoEmptyAssistantMessages(t *testing.T) {
 	})
 }
 
+// Like the agent's, the user's side of history keeps no empty message: a
+// GenerateReply with user input without words adds none, and Run refuses
+// such input.
+func TestNoEmptyUserMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newTextRig(t, sessiontest.NewLLM(sessiontest.Response{Text: "Hello?"}), nil)
+		h, err := r.s.GenerateReply(session.WithUserInput("  "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if diff := cmp.Diff(history(r.s), []string{"assistant: Hello?"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if _, err := r.s.Run(t.Context(), " "); err == nil || !strings.Contains(err.Error(), "user input") {
+			t.Errorf("Run with no words = %v, want an error about the user input", err)
+		}
+	})
+}
+
 // Issue 12: the transcript of an answer follows playout word by word, in
 // deltas, and an interrupted answer's transcript ends at the words heard:
 // the same words history keeps.
 func TestInterruptedTranscriptEndsAtTheWordsHeard(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &sessiontest.Recorder{}
-		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
-		tout := &deltaText{}
-		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
-			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "One two three four five six."})), // 1.2 s
-			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
-			session.WithPreemptiveGeneration(false))
-		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		llm := sessiontest.NewLLM(sessiontest.Response{Text: "One two three four five six."}) // 1.2 s
+		r := newVoiceRig(t, llm, nil, session.WithPreemptiveGeneration(false))
+		s, tout := r.s, r.tout
 		r.say("count")
 		time.Sleep(500 * time.Millisecond) // commit; playout starts
 		synctest.Wait()
@@ -210,14 +272,8 @@ func TestInterruptedTranscriptEndsAtTheWordsHeard(t *testing.T) {
 // order, and nothing of a sentence before its audio plays.
 func TestTranscriptDeltasNeverRepeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &sessiontest.Recorder{}
-		stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
-		tout := &deltaText{}
-		s := startSession(t, nil, session.IO{Audio: in, AudioOut: sessiontest.NewAudioOutput(), TextOut: tout}, rec,
-			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: threeSentences})),
-			session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}),
-			session.WithPreemptiveGeneration(false))
-		r := &rig{t: t, s: s, stt: stt, vad: vad}
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: threeSentences}), nil, session.WithPreemptiveGeneration(false))
+		tout := r.tout
 		r.say("count")
 		time.Sleep(500 * time.Millisecond)
 		synctest.Wait()
@@ -237,8 +293,36 @@ func TestTranscriptDeltasNeverRepeat(t *testing.T) {
 		if n := len(tout.Deltas()); n != 6 {
 			t.Errorf("CaptureText calls = %d (%q), want one per word", n, tout.Deltas())
 		}
-		if errs := sessiontest.Of[session.ErrorEvent](rec); len(errs) != 0 {
+		if errs := sessiontest.Of[session.ErrorEvent](r.rec); len(errs) != 0 {
 			t.Errorf("errors = %+v", errs)
+		}
+	})
+}
+
+// brokenText is a text output that refuses every text.
+type brokenText struct{ flushes int }
+
+func (*brokenText) CaptureText(context.Context, string) error { return errPipe }
+func (b *brokenText) Flush()                                  { b.flushes++ }
+
+// Behaviour 2, text side: a text output that fails is reported (once a
+// speech, source text_output), and history keeps only what was shown.
+func TestTextOutputFailureIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		in := sessiontest.NewTextInput()
+		s := startSession(t, nil, session.IO{Text: in, TextOut: &brokenText{}}, rec,
+			session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: "You will not see this."})))
+		in.Send("hello")
+		synctest.Wait()
+		if diff := cmp.Diff(errorSources(rec), []string{"text_output"}); diff != "" {
+			t.Errorf("error sources (-got +want):\n%s", diff)
+		}
+		if diff := cmp.Diff(history(s), []string{"user: hello"}); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+		if closed(s) {
+			t.Error("a failing text output closed the session")
 		}
 	})
 }

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -211,11 +212,17 @@ func TestSlowEventHandlersHaveBoundedMemory(t *testing.T) {
 	})
 }
 
-// blockingDefTool is a tool whose Definition blocks until gate closes.
-type blockingDefTool struct{ gate chan struct{} }
+// blockingDefTool is a tool whose Definition, once armed, blocks until
+// gate closes.
+type blockingDefTool struct {
+	armed *atomic.Bool
+	gate  chan struct{}
+}
 
 func (b blockingDefTool) Definition() session.ToolDefinition {
-	<-b.gate
+	if b.armed.Load() {
+		<-b.gate
+	}
 	return session.ToolDefinition{Name: "slow_def"}
 }
 
@@ -242,7 +249,9 @@ func TestUserCodeRunsOffTheLoop(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			gate := make(chan struct{})
 			defer close(gate)
-			r := newVoiceRig(t, sessiontest.NewLLM(), &session.Agent{Tools: []session.Tool{blockingDefTool{gate}}})
+			def := blockingDefTool{armed: new(atomic.Bool), gate: gate}
+			r := newVoiceRig(t, sessiontest.NewLLM(), &session.Agent{Tools: []session.Tool{def}}) // Start reads the definition
+			def.armed.Store(true)
 			r.vad.StartOfSpeech()
 			synctest.Wait()
 			r.stt.Final("hello") // a preemptive generation reads the tool definitions
@@ -286,4 +295,88 @@ func userStates(rec *sessiontest.Recorder) []session.UserState {
 		out = append(out, e.New)
 	}
 	return out
+}
+
+// Closing while a speech is paused (the user talking over it) ends the
+// speech with the words heard and leaves the audio output unpaused, as
+// LiveKit Agents' activity does when it closes (_cancel_speech_pause).
+func TestCloseDuringAPausedSpeech(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newVoiceRig(t, sessiontest.NewLLM(sessiontest.Response{Text: tenWords}), nil, session.WithPreemptiveGeneration(false))
+		r.say("count")
+		time.Sleep(time.Second) // commit; 500 ms played
+		r.vad.StartOfSpeech()
+		time.Sleep(600 * time.Millisecond)
+		synctest.Wait()
+		if !r.out.Paused() {
+			t.Fatal("output not paused")
+		}
+		if err := r.s.Close(); err != nil {
+			t.Fatalf("Close = %v", err)
+		}
+		if r.out.Paused() {
+			t.Error("output still paused after the session closed")
+		}
+		for _, e := range sessiontest.Of[session.SpeechCreatedEvent](r.rec) {
+			if !e.Speech.Interrupted() {
+				t.Errorf("speech %s not interrupted", e.Speech.ID())
+			}
+		}
+		want := []string{"user: count", "assistant: One two three four five [interrupted]"}
+		if diff := cmp.Diff(history(r.s), want); diff != "" {
+			t.Errorf("history (-got +want):\n%s", diff)
+		}
+	})
+}
+
+// lateVAD is a VAD whose stream delivers one start of speech when the
+// test releases it, even after the session closed the stream: a real VAD's
+// last event can be in flight when the audio ends.
+type lateVAD struct{ release chan struct{} }
+
+func (v lateVAD) Stream(context.Context) (session.VADStream, error) { return lateVADStream(v), nil }
+
+type lateVADStream struct{ release chan struct{} }
+
+func (lateVADStream) Push(session.AudioFrame) error { return nil }
+func (lateVADStream) Close() error                  { return nil }
+
+func (s lateVADStream) Recv() (session.VADEvent, error) {
+	if _, ok := <-s.release; ok {
+		return session.VADEvent{Type: session.VADStartOfSpeech}, nil
+	}
+	return session.VADEvent{}, io.EOF
+}
+
+// Once the audio input ended, nobody can be speaking: a start of speech
+// that arrives after the end (from a VAD or STT event in flight) is
+// ignored, so it cannot pause the agent for ever and keep the session
+// from draining and closing.
+func TestSpeechStartAfterTheAudioEndedIsIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &sessiontest.Recorder{}
+		in, out := sessiontest.NewAudioInput(), sessiontest.NewAudioOutput()
+		vad := lateVAD{release: make(chan struct{}, 1)}
+		s := startSession(t, nil, session.IO{Audio: in, AudioOut: out}, rec,
+			session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}), session.WithLLM(sessiontest.NewLLM()))
+		if _, err := s.Say(tenWords); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		in.Close() // the input ends; the session closes once the Say played
+		synctest.Wait()
+		vad.release <- struct{}{}
+		close(vad.release)
+		select {
+		case <-s.Done():
+		case <-time.After(time.Minute):
+			t.Fatalf("session still open a minute after its input ended; output paused: %v", out.Paused())
+		}
+		if c := sessiontest.Of[session.CloseEvent](rec); len(c) != 1 || c[0].Reason != session.CloseInputEnded {
+			t.Errorf("close events = %+v, want input_ended", c)
+		}
+		if got := history(s); len(got) != 1 || got[0] != "assistant: "+tenWords {
+			t.Errorf("history = %q, want the whole Say", got)
+		}
+	})
 }

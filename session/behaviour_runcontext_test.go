@@ -129,3 +129,21 @@ func TestToolErrorMessageReachesTheModel(t *testing.T) {
 		}
 	})
 }
+
+// The zero RunContext, for a tool called outside a session (a unit test of
+// the tool), answers without panicking.
+func TestZeroRunContextIsUsable(t *testing.T) {
+	var rc session.RunContext
+	if rc.Session() != nil || rc.SpeechHandle() != nil || rc.UserData() != nil {
+		t.Error("zero run context leads somewhere")
+	}
+	if err := rc.WaitForPlayout(t.Context()); err != nil {
+		t.Errorf("WaitForPlayout = %v", err)
+	}
+	if err := rc.DisallowInterruptions(); err == nil {
+		t.Error("DisallowInterruptions of no speech = nil")
+	}
+	if c := rc.FunctionCall(); c.Name != "" {
+		t.Errorf("FunctionCall = %+v", c)
+	}
+}

@@ -48,10 +48,7 @@ func TestBargeInDuringToolCancelsIt(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // commit
 		synctest.Wait()
 		time.Sleep(1500 * time.Millisecond) // "Let me check." (600 ms) played; the slow tool runs
-		r.vad.StartOfSpeech()
-		time.Sleep(600 * time.Millisecond) // past min_interruption_duration
-		r.stt.Final("never mind")
-		r.vad.EndOfSpeech()
+		r.bargeIn("never mind")
 		synctest.Wait()
 		if cause := waitOrFail(t, slowCause, time.Second, "the slow tool's context"); !errors.Is(cause, session.ErrInterrupted) {
 			t.Errorf("slow tool context cause = %v, want ErrInterrupted", cause)
@@ -202,5 +199,96 @@ func TestToolCallExtraContentStaysInHistory(t *testing.T) {
 		if diff := cmp.Diff(got, []json.RawMessage{extra, extra}); diff != "" {
 			t.Errorf("extra content in the next request and history (-got +want):\n%s", diff)
 		}
+	})
+}
+
+// Behaviours 1 and 11 together, as LiveKit Agents has them: a handoff
+// whose reply the user interrupts before the step's other tools finished
+// does not happen, and the model is told so
+// (generation.py _interrupted_tool_output); a handoff already decided
+// happens even when the user cuts the answer to the other tools' outputs
+// (the new agent was set before that answer).
+func TestHandoffAndInterruption(t *testing.T) {
+	t.Run("interrupted while another tool runs", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			llm := sessiontest.NewLLM(
+				sessiontest.Response{Text: "Transferring.", ToolCalls: []session.FunctionCall{
+					{CallID: "1", Name: "transfer", Arguments: "{}"},
+					{CallID: "2", Name: "slow", Arguments: "{}"},
+				}},
+				sessiontest.Response{Text: "Okay."},
+			)
+			billing := &session.Agent{Instructions: "billing"}
+			front := &session.Agent{Instructions: "front desk", Tools: []session.Tool{
+				tool("transfer", func(context.Context, string) (session.ToolResult, error) {
+					return session.ToolResult{Handoff: billing}, nil
+				}),
+				tool("slow", func(ctx context.Context, _ string) (session.ToolResult, error) {
+					<-ctx.Done()
+					return session.ToolResult{}, context.Cause(ctx)
+				}),
+			}}
+			r := newVoiceRig(t, llm, front, session.WithFalseInterruptionTimeout(0), session.WithPreemptiveGeneration(false))
+			r.say("billing please")
+			time.Sleep(2 * time.Second) // commit; "Transferring." played; slow runs
+			r.bargeIn("no wait")
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			want := []string{
+				"user: billing please",
+				"assistant: Transferring.",
+				"call transfer({})",
+				"output transfer: the agent handoff was interrupted and did not happen [error]",
+				"user: no wait",
+				"assistant: Okay.",
+			}
+			if diff := cmp.Diff(history(r.s), want); diff != "" {
+				t.Errorf("history (-got +want):\n%s", diff)
+			}
+			if r.s.Agent() != front {
+				t.Error("an interrupted handoff happened")
+			}
+			reqs := llm.Requests()
+			if sys := reqs[len(reqs)-1].Chat.Items[0].(*session.ChatMessage).Content; sys != "front desk" {
+				t.Errorf("the next turn was answered by %q, want the front desk", sys)
+			}
+		})
+	})
+	t.Run("answer interrupted after the handoff", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			llm := sessiontest.NewLLM(
+				sessiontest.Response{ToolCalls: []session.FunctionCall{
+					{CallID: "1", Name: "transfer", Arguments: "{}"},
+					{CallID: "2", Name: "lookup", Arguments: "{}"},
+				}},
+				sessiontest.Response{Text: tenWords},
+				sessiontest.Response{Text: "Billing here."},
+			)
+			billing := &session.Agent{Instructions: "billing"}
+			front := &session.Agent{Instructions: "front desk", Tools: []session.Tool{
+				tool("transfer", func(context.Context, string) (session.ToolResult, error) {
+					return session.ToolResult{Handoff: billing}, nil
+				}),
+				tool("lookup", func(context.Context, string) (session.ToolResult, error) {
+					return session.ToolResult{Output: "found"}, nil
+				}),
+			}}
+			r := newVoiceRig(t, llm, front, session.WithFalseInterruptionTimeout(0), session.WithPreemptiveGeneration(false))
+			r.say("billing please")
+			time.Sleep(1500 * time.Millisecond) // commit; the answer to lookup plays
+			r.bargeIn("no wait")
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if r.s.Agent() != billing {
+				t.Error("the handoff decided before the interruption did not happen")
+			}
+			reqs := llm.Requests()
+			if sys := reqs[len(reqs)-1].Chat.Items[0].(*session.ChatMessage).Content; sys != "billing" {
+				t.Errorf("the next turn was answered by %q, want billing", sys)
+			}
+			if h := history(r.s); h[len(h)-1] != "assistant: Billing here." {
+				t.Errorf("history = %q", h)
+			}
+		})
 	})
 }

@@ -3,6 +3,8 @@ package session_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -191,4 +193,65 @@ func TestSpeechHandleInterruptIsAtomic(t *testing.T) {
 			t.Errorf("history (-got +want):\n%s", diff)
 		}
 	})
+}
+
+// callOrder is an audio output that records its Pause, Resume and
+// ClearBuffer calls in order.
+type callOrder struct {
+	*sessiontest.AudioOutput
+	mu    sync.Mutex
+	calls []string
+}
+
+func (o *callOrder) note(c string) {
+	o.mu.Lock()
+	o.calls = append(o.calls, c)
+	o.mu.Unlock()
+}
+
+func (o *callOrder) Pause()       { o.note("pause"); o.AudioOutput.Pause() }
+func (o *callOrder) Resume()      { o.note("resume"); o.AudioOutput.Resume() }
+func (o *callOrder) ClearBuffer() { o.note("clear"); o.AudioOutput.ClearBuffer() }
+
+func (o *callOrder) Calls() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.calls)
+}
+
+// Behaviour 5: a paused speech that turns out to be an interruption has
+// its audio cleared before the output resumes, as LiveKit Agents'
+// _cancel_speech_pause waits for the interrupted generation before it
+// resumes: the user never hears a moment more of what they talked over.
+func TestInterruptedPauseClearsBeforeResuming(t *testing.T) {
+	for _, how := range []string{"final transcript", "Interrupt"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				out := &callOrder{AudioOutput: sessiontest.NewAudioOutput()}
+				rec := &sessiontest.Recorder{}
+				stt, vad, in := sessiontest.NewSTT(), sessiontest.NewVAD(), sessiontest.NewAudioInput()
+				s := startSession(t, nil, session.IO{Audio: in, AudioOut: out}, rec,
+					session.WithLLM(sessiontest.NewLLM(sessiontest.Response{Text: tenWords})),
+					session.WithSTT(stt), session.WithVAD(vad), session.WithTTS(&sessiontest.TTS{}), session.WithPreemptiveGeneration(false))
+				r := &rig{t: t, s: s, stt: stt, vad: vad}
+				r.say("count")
+				time.Sleep(time.Second) // commit; 500 ms played
+				vad.StartOfSpeech()
+				time.Sleep(600 * time.Millisecond) // paused
+				synctest.Wait()
+				switch how {
+				case "final transcript":
+					stt.Final("stop now")
+				case "Interrupt":
+					if err := s.Interrupt(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				synctest.Wait()
+				if diff := cmp.Diff(out.Calls(), []string{"pause", "clear", "resume"}); diff != "" {
+					t.Errorf("audio output calls (-got +want):\n%s", diff)
+				}
+			})
+		})
+	}
 }

@@ -138,12 +138,10 @@ func (s *Session) Err() error {
 // Wait blocks until the session closed, then returns [Session.Err], or
 // returns ctx's cause if ctx ends first.
 func (s *Session) Wait(ctx context.Context) error {
-	select {
-	case <-s.done:
-		return s.Err()
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	if err := waitFor(ctx, s.done); err != nil {
+		return err
 	}
+	return s.Err()
 }
 
 // finish records why the session closed and closes Done.

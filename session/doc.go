@@ -32,7 +32,7 @@
 //
 // A [Session] runs the turn loop: one goroutine owns its state (who speaks,
 // the current speech, history) and everything else posts work to it; it
-// runs no user code. VAD and STT events drive endpointing; a committed turn
+// runs no user code but the logger's handler. VAD and STT events drive endpointing; a committed turn
 // goes into history and becomes a [SpeechHandle] whose task streams LLM
 // text through a sentence splitter into TTS and the audio output (or
 // straight to the text output in text mode), runs tool calls as they

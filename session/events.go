@@ -116,7 +116,7 @@ type TurnMetrics struct {
 type ErrorEvent struct {
 	// Source is the failing stage: one of the Source* constants ("llm",
 	// "stt", "tts", "vad", "turn_detector", "hook", "audio_input",
-	// "text_input", "audio_output").
+	// "text_input", "audio_output", "text_output").
 	Source      string
 	Err         error
 	Recoverable bool
@@ -135,6 +135,7 @@ const (
 	SourceAudioInput   = "audio_input"
 	SourceTextInput    = "text_input"
 	SourceAudioOutput  = "audio_output"
+	SourceTextOutput   = "text_output"
 )
 
 // AgentHandoffEvent reports that another agent took over the session (a

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,49 +88,6 @@ func (a *flakyAudioInput) RecvFrame(ctx context.Context) (session.AudioFrame, er
 	}
 	a.mu.Unlock()
 	return a.AudioInput.RecvFrame(ctx)
-}
-
-// deltaText records every CaptureText call as it came.
-type deltaText struct {
-	mu       sync.Mutex
-	deltas   []string
-	cur      strings.Builder
-	messages []string
-}
-
-func (d *deltaText) CaptureText(_ context.Context, text string) error {
-	d.mu.Lock()
-	d.deltas = append(d.deltas, text)
-	d.cur.WriteString(text)
-	d.mu.Unlock()
-	return nil
-}
-
-func (d *deltaText) Flush() {
-	d.mu.Lock()
-	if d.cur.Len() > 0 {
-		d.messages = append(d.messages, d.cur.String())
-		d.cur.Reset()
-	}
-	d.mu.Unlock()
-}
-
-func (d *deltaText) Deltas() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.deltas...)
-}
-
-func (d *deltaText) Messages() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.messages...)
-}
-
-func (d *deltaText) Current() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cur.String()
 }
 
 // startSession starts a session with rec as its event handler and closes it

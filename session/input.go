@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -20,6 +21,10 @@ const (
 // sttReopenInterval is the least time between two attempts to open an STT
 // stream, so a failing STT is retried without spinning on every frame.
 const sttReopenInterval = time.Second
+
+// sttEndTimeout bounds the wait, once the audio input ended, for the STT's
+// last transcripts (its stream ends after them).
+const sttEndTimeout = 2 * time.Second
 
 // An input that fails is read again after inputRetryDelay, doubled on each
 // failure in a row; after maxInputRetries failures in a row the session
@@ -108,8 +113,20 @@ func (l *loop) startInputs() {
 // sttConn is one STT stream and its reader.
 type sttConn struct {
 	stream  STTStream
-	failed  atomic.Bool // the reader saw the stream fail
-	closing atomic.Bool // the audio reader closed it: errors are expected
+	failed  atomic.Bool   // the reader saw the stream fail
+	closing atomic.Bool   // the audio reader closed it: errors are expected
+	done    chan struct{} // closed when the reader returned
+}
+
+// awaitEnd waits up to d for the stream to end (its last events posted).
+func (c *sttConn) awaitEnd(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // startAudio starts the goroutines that feed the user's audio to the VAD
@@ -158,9 +175,10 @@ func (l *loop) startAudio() {
 			report(SourceSTT, err)
 			return
 		}
-		c := &sttConn{stream: st}
+		c := &sttConn{stream: st, done: make(chan struct{})}
 		stt = c
 		s.spawn("stt", func() { // exits when the stream ends (closed by the audio reader)
+			defer close(c.done)
 			for {
 				ev, err := st.Recv()
 				if err != nil {
@@ -197,11 +215,14 @@ func (l *loop) startAudio() {
 		for {
 			f, err := l.io.Audio.RecvFrame(ctx)
 			if err != nil {
+				if stt != nil && err == io.EOF {
+					// The STT's last transcripts come after the end of its
+					// input; the loop hears of the end once they are in.
+					_ = stt.stream.EndInput()
+					stt.awaitEnd(ctx, sttEndTimeout)
+				}
 				if r.failed(ctx, err) {
 					continue
-				}
-				if stt != nil && err == io.EOF {
-					_ = stt.stream.EndInput()
 				}
 				return
 			}
@@ -244,10 +265,20 @@ func (l *loop) inputEnded(which string) {
 		return
 	}
 	l.inputsOpen--
-	if which == SourceAudioInput && l.userSpeaking {
-		// No more audio: the user is not speaking any more. Without this a
+	if which == SourceAudioInput {
+		// No more audio: the user is not speaking any more, and a start of
+		// speech still in flight (onSpeechStart) is void. Without this a
 		// speech paused by them would wait for an end that never comes.
-		l.onSpeechEnd(time.Time{})
+		l.audioEnded = true
+		if l.userSpeaking {
+			l.onSpeechEnd(time.Time{})
+		}
+		if len(l.finals) > 0 || strings.TrimSpace(l.interim) != "" {
+			// No more words can come: the turn ended with the audio.
+			// Waiting for endpointing would let the drain below close
+			// the session without it.
+			l.commitTurn(time.Now(), false)
+		}
 	}
 	if l.inputsOpen <= 0 {
 		// Finish what was asked, then close.

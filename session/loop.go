@@ -13,7 +13,8 @@ import (
 // loop is the state the session's loop goroutine owns. Only that goroutine
 // touches it; everything else posts closures to Session.inbox. The loop
 // calls no user code: tools, hooks, nodes, the models, the outputs and the
-// event handlers all run on other goroutines.
+// event handlers all run on other goroutines (only the logger's handler
+// runs here, for a few Debug lines).
 type loop struct {
 	s   *Session
 	ctx context.Context // the session's context, the loop goroutine's frame
@@ -46,7 +47,8 @@ type loop struct {
 	current        *SpeechHandle
 	queue          []*SpeechHandle
 	interruptTimer *time.Timer
-	paused         bool
+	paused         bool // the current speech is paused (a possible interruption)
+	outputPaused   bool // the audio output was last asked to pause
 	falseTimer     *time.Timer
 	pauser         *pauser // nil without a pausable audio output
 	preempt        *llmRun
@@ -56,6 +58,8 @@ type loop struct {
 
 	// vadAlive: a VAD stream is running; else STT events mark speech.
 	vadAlive bool
+	// audioEnded: the audio input ended (io.EOF); nobody speaks any more.
+	audioEnded bool
 
 	// sttFlush asks the audio reader to flush the STT stream (it alone
 	// may call the stream's input side).
@@ -242,8 +246,9 @@ func (l *loop) startSpeech(h *SpeechHandle) {
 func (l *loop) speechDone(h *SpeechHandle) {
 	if l.current == h {
 		l.current = nil
-		if l.paused {
-			l.paused = false
+		l.paused = false
+		if l.outputPaused {
+			// Its audio was cleared: the output may play again.
 			l.pause(false)
 		}
 		stop(&l.falseTimer)
@@ -264,10 +269,10 @@ func (l *loop) interruptCurrent(cause error) {
 	stop(&l.falseTimer)
 	l.log.Debug("speech interrupted", "speech_id", h.id, "cause", cause)
 	h.stop(cause)
-	if l.paused {
-		l.paused = false
-		l.pause(false)
-	}
+	// A paused output resumes once the speech ended (speechDone), after
+	// its task cleared the audio: resuming now would play a moment of what
+	// the user talked over.
+	l.paused = false
 	l.setAgentState(AgentListening)
 }
 

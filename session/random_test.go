@@ -74,7 +74,11 @@ func TestRandomScenarios(t *testing.T) {
 			} else {
 				tin.Close()
 				in.Close()
-				<-s.Done()
+				select {
+				case <-s.Done():
+				case <-time.After(time.Hour): // of the bubble's clock: a hang fails at once, naming its seed
+					t.Fatalf("seed %d: session still open an hour after its inputs ended", seed)
+				}
 			}
 			for _, e := range sessiontest.Of[session.SpeechCreatedEvent](rec) {
 				select {

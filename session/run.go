@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // RunResult is what one [Session.Run] produced, in order: the items its
@@ -27,23 +29,25 @@ const runBuffer = 1 << 16
 // sessiontest.Expect.
 //
 // It returns the result and, if the LLM failed during the turn, that error.
-// Events of other turns that overlap (a voice user speaking meanwhile) are
-// in the result too.
+// Events of other turns that overlap (a voice user speaking meanwhile, or
+// another Run) are in the result too. Run waits for the session to fall
+// idle, so a tool or hook that calls it waits for itself until ctx ends.
 func (s *Session) Run(ctx context.Context, userInput string, opts ...SpeechOption) (*RunResult, error) {
-	if err := s.usable(); err != nil {
-		return nil, err
+	if strings.TrimSpace(userInput) == "" {
+		return nil, errors.New("session: run: the user input has no words")
 	}
 	sub := newSubscriber(nil, runBuffer)
 	if !s.subs.add(sub) {
 		return nil, ErrSessionClosed
 	}
 	defer s.subs.remove(sub)
-	h, err := s.GenerateReply(append(opts[:len(opts):len(opts)], WithUserInput(userInput))...)
-	if err != nil {
+	h := s.newSpeech("generate_reply", append(opts[:len(opts):len(opts)], WithUserInput(userInput)))
+	idle := make(chan struct{})
+	// One post: the wait for idle is queued with the reply, before any
+	// shutdown, so it always ends.
+	if err := s.postOpen(func(l *loop) { l.enqueue(h); l.whenIdle(idle) }); err != nil {
 		return nil, err
 	}
-	idle := make(chan struct{})
-	s.post(func(l *loop) { l.whenIdle(idle) })
 	select {
 	case <-idle:
 	case <-ctx.Done():

@@ -13,7 +13,9 @@ import (
 // RunContext is what a running tool knows about the reply that called it
 // (the Go form of LiveKit Agents' RunContext). The session puts it in the
 // ctx of [Tool.Call]; get it with [RunContextFrom], so that tool functions
-// keep their (ctx, args) shape.
+// keep their (ctx, args) shape. The zero RunContext (a tool called outside
+// a session, in a unit test) has no session, speech or user data: it waits
+// for nothing and cannot disallow interruptions.
 type RunContext struct {
 	s      *Session
 	h      *SpeechHandle
@@ -43,25 +45,31 @@ func (rc *RunContext) FunctionCall() FunctionCall {
 }
 
 // UserData is the session's user data (see [WithUserData]).
-func (rc *RunContext) UserData() any { return rc.s.o.userData }
+func (rc *RunContext) UserData() any {
+	if rc.s == nil {
+		return nil
+	}
+	return rc.s.o.userData
+}
 
 // WaitForPlayout waits until what the agent said in the LLM step that made
 // this call has played out (or was cut short), or ctx ends. An "end the
 // call" tool waits for its goodbye this way before closing the session.
 // It does not wait for the rest of the reply, which waits for the tool.
 func (rc *RunContext) WaitForPlayout(ctx context.Context) error {
-	select {
-	case <-rc.played:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	if rc.played == nil {
+		return nil // no speech to wait for
 	}
+	return waitFor(ctx, rc.played)
 }
 
 // DisallowInterruptions makes the reply that made the call uninterruptible
 // from now on, so the tool and the rest of the reply run to their end. It
 // returns [ErrInterrupted] if the reply was interrupted already.
 func (rc *RunContext) DisallowInterruptions() error {
+	if rc.h == nil {
+		return errors.New("session: DisallowInterruptions: the run context has no speech (not from a tool call)")
+	}
 	if err := rc.h.disallowInterruptions(); err != nil {
 		return err
 	}
@@ -74,13 +82,14 @@ func (rc *RunContext) DisallowInterruptions() error {
 // LiveKit Agents words it.
 const toolFailedOutput = "An internal error occurred"
 
-// callTool runs one call of the model's and returns its output for the
-// model. The model reads a tool error's message only when the tool meant
-// it for the model (a *ToolError); the rest goes to the log.
-func (t *task) callTool(ctx context.Context, call FunctionCall) (out *FunctionCallOutput, res ToolResult) {
+// callTool runs one call of the model's to one of agent's tools and
+// returns its output for the model. The model reads a tool error's message
+// only when the tool meant it for the model (a *ToolError); the rest goes
+// to the log.
+func (t *task) callTool(ctx context.Context, agent agentView, call FunctionCall) (out *FunctionCallOutput, res ToolResult) {
 	out = &FunctionCallOutput{CallID: call.CallID, Name: call.Name}
 	defer func() { fill(&out.ID, &out.CreatedAt, "fnco_", time.Now()) }()
-	tool := t.agent.tool(call.Name)
+	tool := agent.tool(call.Name)
 	if tool == nil {
 		out.Output, out.IsError = fmt.Sprintf("unknown tool %q", call.Name), true
 		return out, res

@@ -79,6 +79,15 @@ func (r *rig) say(text string) {
 	synctest.Wait()
 }
 
+// bargeIn plays the user talking over the agent past
+// min_interruption_duration (600 ms), saying text, then going quiet.
+func (r *rig) bargeIn(text string) {
+	r.vad.StartOfSpeech()
+	time.Sleep(600 * time.Millisecond)
+	r.stt.Final(text)
+	r.vad.EndOfSpeech()
+}
+
 // history returns the conversation as "role: text" lines, tool items as
 // "call name(args)" and "output name: text".
 func history(s *session.Session) []string {

@@ -14,7 +14,8 @@ import (
 //
 // One goroutine (the loop) owns the session's state; every other part (input
 // readers, reply tasks, timers, API calls) hands it work through a mailbox
-// and never waits for it. The loop runs no user code.
+// and never waits for it. The loop runs no user code (the logger's
+// handler aside).
 type Session struct {
 	o     options
 	inbox *mailbox[func(*loop)]
@@ -71,10 +72,12 @@ func New(opts ...Option) (*Session, error) {
 // called. It returns at once; the session runs on its own goroutines. When
 // ctx ends, the session closes with reason context_done and ctx's cause as
 // the CloseEvent's Err: cancel it with a cause (context.WithCancelCause) to
-// say why, e.g. that the user left the room.
+// say why, e.g. that the user left the room. An agent that is nil, or has
+// a tool that is nil, nameless or named twice, is refused with an error
+// naming it (so are such agents given to UpdateAgent and as a handoff).
 func (s *Session) Start(ctx context.Context, agent *Agent, io IO) error {
-	if agent == nil {
-		return errors.New("session: agent must not be nil")
+	if err := checkAgent(agent); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.started {
@@ -182,48 +185,28 @@ func (s *Session) UserData() any { return s.o.userData }
 // the new one's OnEnter run, and the next reply uses the new instructions
 // and tools. History is kept.
 func (s *Session) UpdateAgent(a *Agent) error {
-	if a == nil {
-		return errors.New("session: agent must not be nil")
-	}
-	if err := s.usable(); err != nil {
+	if err := checkAgent(a); err != nil {
 		return err
 	}
-	s.post(func(l *loop) { l.enterAgent(l.agent.Agent, a) })
-	return nil
+	return s.postOpen(func(l *loop) { l.enterAgent(l.agent.Agent, a) })
 }
 
 // UpdateInstructions changes the instructions of the active agent from the
 // next LLM step on (a tool's reply step included). The Agent value is not
 // changed: an agent handed back to later starts from its own Instructions.
 func (s *Session) UpdateInstructions(instructions string) error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.post(func(l *loop) { l.updateAgent(func(v *agentView) { v.instructions = instructions }) })
-	return nil
+	return s.postOpen(func(l *loop) { l.updateAgent(func(v *agentView) { v.instructions = instructions }) })
 }
 
 // UpdateTools changes the tools of the active agent from the next LLM step
 // on. Tool names must be unique. Like UpdateInstructions, it leaves the
 // Agent value as it was.
 func (s *Session) UpdateTools(tools []Tool) error {
-	seen := make(map[string]bool, len(tools))
-	for i, t := range tools {
-		if t == nil {
-			return fmt.Errorf("session: tools[%d] is nil", i)
-		}
-		name := t.Definition().Name
-		if name == "" || seen[name] {
-			return fmt.Errorf("session: tools[%d]: name %q is empty or used twice", i, name)
-		}
-		seen[name] = true
-	}
-	if err := s.usable(); err != nil {
-		return err
+	if err := checkTools(tools); err != nil {
+		return fmt.Errorf("session: %w", err)
 	}
 	tools = append([]Tool(nil), tools...)
-	s.post(func(l *loop) { l.updateAgent(func(v *agentView) { v.tools = tools }) })
-	return nil
+	return s.postOpen(func(l *loop) { l.updateAgent(func(v *agentView) { v.tools = tools }) })
 }
 
 // UpdateChatContext replaces the conversation history with a copy of chat
@@ -249,19 +232,20 @@ func (s *Session) UpdateChatContext(chat *ChatContext) error {
 			return fmt.Errorf("session: chat item %d is nil", i)
 		}
 	}
-	if err := s.usable(); err != nil {
-		return err
-	}
 	c := chat.Copy()
 	now := time.Now()
 	for _, it := range c.Items {
 		fillItem(it, now)
 	}
-	s.post(func(l *loop) { l.replaceHistory(c.Items) })
-	return nil
+	return s.postOpen(func(l *loop) { l.replaceHistory(c.Items) })
 }
 
-func (s *Session) usable() error {
+// postOpen posts fn to the loop if the session was started and is not
+// closing. The check and the post are one step under s.mu, and closeWith
+// marks the session closing under s.mu before it posts the shutdown: so
+// what postOpen posts runs before the shutdown, and a speech it queues is
+// always ended, never lost in a mailbox nobody reads any more.
+func (s *Session) postOpen(fn func(*loop)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {
@@ -270,6 +254,7 @@ func (s *Session) usable() error {
 	if s.closing {
 		return ErrSessionClosed
 	}
+	s.inbox.put(fn)
 	return nil
 }
 
@@ -291,41 +276,31 @@ func (s *Session) newSpeech(source string, opts []SpeechOption) *SpeechHandle {
 
 // Say speaks text as it is, through TTS when there is audio output.
 func (s *Session) Say(text string, opts ...SpeechOption) (*SpeechHandle, error) {
-	if err := s.usable(); err != nil {
-		return nil, err
-	}
 	h := s.newSpeech("say", opts)
 	h.req.say = true
 	h.req.text = text
-	s.post(func(l *loop) { l.enqueue(h) })
+	if err := s.postOpen(func(l *loop) { l.enqueue(h) }); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
 // GenerateReply asks the LLM for a reply now, without a user turn.
 func (s *Session) GenerateReply(opts ...SpeechOption) (*SpeechHandle, error) {
-	if err := s.usable(); err != nil {
+	h := s.newSpeech("generate_reply", opts)
+	if err := s.postOpen(func(l *loop) { l.enqueue(h) }); err != nil {
 		return nil, err
 	}
-	h := s.newSpeech("generate_reply", opts)
-	s.post(func(l *loop) { l.enqueue(h) })
 	return h, nil
 }
 
 // Interrupt stops the current speech, if it allows interruptions, and
 // drops queued speeches that allow them.
 func (s *Session) Interrupt() error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.post(func(l *loop) { l.interruptAll() })
-	return nil
+	return s.postOpen(func(l *loop) { l.interruptAll() })
 }
 
 // CommitUserTurn ends the user's turn now, without waiting for endpointing.
 func (s *Session) CommitUserTurn() error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.post(func(l *loop) { l.commitTurn(time.Now(), false) })
-	return nil
+	return s.postOpen(func(l *loop) { l.commitTurn(time.Now(), false) })
 }

@@ -56,6 +56,9 @@ func (t *task) speakText(ctx context.Context, text <-chan string) speakResult {
 		}
 		if out != nil {
 			if err := out.CaptureText(ctx, d); err != nil {
+				if ctx.Err() == nil {
+					t.textOutputFailed(err)
+				}
 				continue
 			}
 		}
@@ -271,19 +274,20 @@ func (t *task) position() time.Duration {
 // transcriptWriter sends the agent's words to the text output, through the
 // agent's TranscriptionNode when it has one, and keeps what it sent.
 type transcriptWriter struct {
-	to    TextOutput
-	ctx   context.Context // the session's: the words heard go out even after an interruption
-	node  bool
-	words chan string   // to the node's goroutine
-	done  chan struct{} // closed when the node's goroutine returned
-	paced chan cursor   // what the pacer got to
+	to     TextOutput
+	ctx    context.Context // the session's: the words heard go out even after an interruption
+	failed func(error)     // reports a failure of to
+	node   bool
+	words  chan string   // to the node's goroutine
+	done   chan struct{} // closed when the node's goroutine returned
+	paced  chan cursor   // what the pacer got to
 
 	mu    sync.Mutex
 	shown strings.Builder
 }
 
 func (t *task) newTranscriptWriter(to TextOutput) *transcriptWriter {
-	w := &transcriptWriter{to: to, ctx: t.sctx, paced: make(chan cursor, 1)}
+	w := &transcriptWriter{to: to, ctx: t.sctx, failed: t.textOutputFailed, paced: make(chan cursor, 1)}
 	node := t.agent.TranscriptionNode
 	if node == nil {
 		return w
@@ -303,7 +307,10 @@ func (t *task) newTranscriptWriter(to TextOutput) *transcriptWriter {
 }
 
 func (w *transcriptWriter) send(d string) {
-	if w.to.CaptureText(w.ctx, d) != nil {
+	if err := w.to.CaptureText(w.ctx, d); err != nil {
+		if w.ctx.Err() == nil {
+			w.failed(err)
+		}
 		return
 	}
 	w.mu.Lock()

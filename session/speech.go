@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"iter"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,12 +45,23 @@ func (h *SpeechHandle) AllowInterruptions() bool {
 func (h *SpeechHandle) Done() <-chan struct{} { return h.done }
 
 // Wait blocks until the speech ended or ctx is done.
-func (h *SpeechHandle) Wait(ctx context.Context) error {
+func (h *SpeechHandle) Wait(ctx context.Context) error { return waitFor(ctx, h.done) }
+
+// waitFor waits until done is closed, or returns ctx's cause if ctx ends
+// first. When both happened (a tool's playout cut short by the same
+// interruption that cancels its ctx), done wins: the answer does not
+// depend on the scheduler.
+func waitFor(ctx context.Context, done <-chan struct{}) error {
 	select {
-	case <-h.done:
+	case <-done:
 		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		select {
+		case <-done:
+			return nil
+		default:
+			return context.Cause(ctx)
+		}
 	}
 }
 
@@ -202,9 +214,14 @@ func WithModelOptions(opts map[string]any) SpeechOption {
 }
 
 // WithUserInput adds a user message to history before the reply, as if
-// the user had said it.
+// the user had said it. Text without words adds nothing: history keeps no
+// empty message.
 func WithUserInput(text string) SpeechOption {
 	return func(c *speechConfig) {
+		if strings.TrimSpace(text) == "" {
+			c.req.userMsg = nil
+			return
+		}
 		c.req.userMsg = &ChatMessage{Role: RoleUser, Content: text}
 	}
 }

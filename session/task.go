@@ -25,6 +25,7 @@ type task struct {
 	metrics   TurnMetrics
 	spoke     atomic.Bool  // this step's first output went out
 	startedAt atomic.Int64 // unix nanos of this step's first frame out
+	textFail  atomic.Bool  // the text output failed (reported once a speech)
 }
 
 func (t *task) post(fn func(*loop)) { t.s.post(fn) }
@@ -162,6 +163,12 @@ func (t *task) runReply(ctx context.Context) {
 			case tr.res.Handoff != nil && handoff != nil:
 				tr.out.Output, tr.out.IsError = "another call of this step handed off already", true
 			case tr.res.Handoff != nil:
+				if err := checkAgent(tr.res.Handoff); err != nil {
+					t.s.o.logger.Error("tool handed off to an agent the session cannot run", "component", "session", "speech_id", t.h.id, "tool", tr.call.Name, "err", err)
+					tr.out.Output, tr.out.IsError = toolFailedOutput, true
+					replyWanted = true
+					break
+				}
 				handoff = tr.res.Handoff
 			case !tr.res.NoReply || tr.out.IsError:
 				replyWanted = true
@@ -264,7 +271,8 @@ type stepResult struct {
 // step streams one LLM answer: text to speech, tool calls to tools that
 // start at once and run in parallel. It returns once the speech ended and
 // every tool returned, or, when the reply is interrupted, at once with the
-// tools that had finished.
+// tools that had finished. agent is the agent as this step offered it to
+// the model: its tools are the ones the calls name.
 func (t *task) step(ctx context.Context, run *llmRun, agent agentView) stepResult {
 	text := make(chan string, 16)
 	spoke := make(chan speakResult, 1)
@@ -310,7 +318,7 @@ recv:
 				}
 			}
 			for _, fc := range c.ToolCalls {
-				runs = append(runs, t.startTool(ctx, fc, played))
+				runs = append(runs, t.startTool(ctx, agent, fc, played))
 			}
 			if c.Content != "" {
 				select {
@@ -352,16 +360,16 @@ recv:
 	return res
 }
 
-// startTool runs one call on a goroutine of its own, with the reply's
-// context and the call's RunContext.
-func (t *task) startTool(ctx context.Context, fc FunctionCall, played <-chan struct{}) *toolRun {
+// startTool runs one call of agent's tools on a goroutine of its own, with
+// the reply's context and the call's RunContext.
+func (t *task) startTool(ctx context.Context, agent agentView, fc FunctionCall, played <-chan struct{}) *toolRun {
 	call := fc
 	fill(&call.ID, &call.CreatedAt, "fnc_", time.Now())
 	tr := &toolRun{call: &call, done: make(chan struct{})}
 	rc := &RunContext{s: t.s, h: t.h, call: call, played: played}
 	tctx := context.WithValue(ctx, runContextKey{}, rc)
 	t.s.spawn("tool "+strconv.Quote(call.Name), func() { // exits when the tool returns; ctx asks it to
-		out, res := t.callTool(tctx, call)
+		out, res := t.callTool(tctx, agent, call)
 		tr.out, tr.res, tr.late = out, res, tctx.Err() != nil
 		close(tr.done)
 	})
@@ -382,6 +390,14 @@ func (t *task) firstOutput() {
 	})
 	if t.spoke.CompareAndSwap(false, true) { // once per step
 		t.setState(AgentSpeaking)
+	}
+}
+
+// textOutputFailed reports the first failure of the text output in this
+// speech: the words it refused are neither shown nor kept in history.
+func (t *task) textOutputFailed(err error) {
+	if t.textFail.CompareAndSwap(false, true) {
+		t.s.report(SourceTextOutput, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 )
@@ -149,6 +150,39 @@ func (a agentView) tool(name string) Tool {
 	for _, t := range a.tools {
 		if t.Definition().Name == name {
 			return t
+		}
+	}
+	return nil
+}
+
+// checkAgent checks what the session would otherwise fail on later, on a
+// goroutine of its own: an agent that is nil or has a tool that is nil,
+// nameless or named twice.
+func checkAgent(a *Agent) error {
+	if a == nil {
+		return errors.New("session: agent must not be nil")
+	}
+	if err := checkTools(a.Tools); err != nil {
+		return fmt.Errorf("session: agent %w", err)
+	}
+	return nil
+}
+
+// checkTools reports the first tool that is nil or whose name is empty or
+// used twice (the model could not tell them apart).
+func checkTools(tools []Tool) error {
+	seen := make(map[string]bool, len(tools))
+	for i, t := range tools {
+		if t == nil {
+			return fmt.Errorf("tools[%d] is nil", i)
+		}
+		switch name := t.Definition().Name; {
+		case name == "":
+			return fmt.Errorf("tools[%d] has no name", i)
+		case seen[name]:
+			return fmt.Errorf("tools[%d]: name %q is used twice", i, name)
+		default:
+			seen[name] = true
 		}
 	}
 	return nil

@@ -69,6 +69,9 @@ func (l *loop) onSTT(ev SpeechEvent) {
 }
 
 func (l *loop) onSpeechStart(already time.Duration) {
+	if l.audioEnded {
+		return // an event in flight when the audio ended: nobody speaks
+	}
 	l.userSpeaking = true
 	l.speechStarted = time.Now().Add(-already)
 	if l.turnStarted.IsZero() {
@@ -172,6 +175,7 @@ func (l *loop) pause(paused bool) {
 	if l.pauser == nil {
 		return
 	}
+	l.outputPaused = paused
 	if l.pauser.set(paused) {
 		p := l.pauser
 		l.s.spawn("audio output pause", func() { p.run(l.ctx) }) // exits when ctx ends
@@ -204,12 +208,19 @@ func (p *pauser) set(paused bool) (start bool) {
 	return start
 }
 
+// run applies the wishes until ctx (the session's) ends; an output it
+// left paused is then resumed, so a session that closes while the user
+// talks over it does not hand back a paused output (its audio was cleared
+// with the speech).
 func (p *pauser) run(ctx context.Context) {
 	applied := false
 	for {
 		select {
 		case <-p.wake:
 		case <-ctx.Done():
+			if applied {
+				p.out.Resume()
+			}
 			return
 		}
 		p.mu.Lock()

@@ -127,83 +127,32 @@ func (a *RunAssert) NoMoreEvents() {
 // run.
 func (a *RunAssert) ContainsMessage(role session.Role) *MessageAssert {
 	a.t.Helper()
-	for i, e := range a.events {
-		if m := asMessage(e); m != nil && (role == "" || m.Role == role) {
-			return &MessageAssert{a: a, at: i, msg: m}
-		}
-	}
-	a.fail(-1, "sessiontest: expected a message from %s", orAny(string(role)))
-	return nil
+	at, m := find(a, message(role))
+	return &MessageAssert{a: a, at: at, msg: m}
 }
 
 // ContainsFunctionCall finds a call of the named tool ("" for any)
 // anywhere in the run.
 func (a *RunAssert) ContainsFunctionCall(name string) *FunctionCallAssert {
 	a.t.Helper()
-	for i, e := range a.events {
-		if c := asCall(e); c != nil && (name == "" || c.Name == name) {
-			return &FunctionCallAssert{a: a, at: i, call: c}
-		}
-	}
-	a.fail(-1, "sessiontest: expected a call of %s", orAny(name))
-	return nil
+	at, c := find(a, call(name))
+	return &FunctionCallAssert{a: a, at: at, call: c}
 }
 
 // ContainsFunctionCallOutput finds an output of the named tool ("" for
 // any) anywhere in the run.
 func (a *RunAssert) ContainsFunctionCallOutput(name string) *FunctionCallOutputAssert {
 	a.t.Helper()
-	for i, e := range a.events {
-		if o := asOutput(e); o != nil && (name == "" || o.Name == name) {
-			return &FunctionCallOutputAssert{a: a, at: i, out: o}
-		}
-	}
-	a.fail(-1, "sessiontest: expected an output of %s", orAny(name))
-	return nil
+	at, o := find(a, output(name))
+	return &FunctionCallOutputAssert{a: a, at: at, out: o}
 }
 
 // ContainsHandoff finds a handoff to agent (nil for any) anywhere in the
 // run.
 func (a *RunAssert) ContainsHandoff(to *session.Agent) session.AgentHandoffEvent {
 	a.t.Helper()
-	for _, e := range a.events {
-		if h, ok := e.(session.AgentHandoffEvent); ok && (to == nil || h.New == to) {
-			return h
-		}
-	}
-	a.fail(-1, "sessiontest: expected a handoff")
-	return session.AgentHandoffEvent{}
-}
-
-func orAny(s string) string {
-	if s == "" {
-		return "any"
-	}
-	return s
-}
-
-func asMessage(e session.Event) *session.ChatMessage {
-	if c, ok := e.(session.ConversationItemAddedEvent); ok {
-		m, _ := c.Item.(*session.ChatMessage)
-		return m
-	}
-	return nil
-}
-
-func asCall(e session.Event) *session.FunctionCall {
-	if c, ok := e.(session.ConversationItemAddedEvent); ok {
-		f, _ := c.Item.(*session.FunctionCall)
-		return f
-	}
-	return nil
-}
-
-func asOutput(e session.Event) *session.FunctionCallOutput {
-	if c, ok := e.(session.ConversationItemAddedEvent); ok {
-		o, _ := c.Item.(*session.FunctionCallOutput)
-		return o
-	}
-	return nil
+	_, h := find(a, handoff(to))
+	return h
 }
 
 // EventAssert is one event of a run.
@@ -218,45 +167,103 @@ func (e *EventAssert) Event() session.Event { return e.a.events[e.at] }
 // IsMessage checks that the event is a message from role ("" for any).
 func (e *EventAssert) IsMessage(role session.Role) *MessageAssert {
 	e.a.t.Helper()
-	m := asMessage(e.Event())
-	if m == nil || (role != "" && m.Role != role) {
-		e.a.fail(e.at, "sessiontest: expected a message from %s, got %s", orAny(string(role)), describe(e.Event()))
-		return nil
-	}
-	return &MessageAssert{a: e.a, at: e.at, msg: m}
+	return &MessageAssert{a: e.a, at: e.at, msg: check(e, message(role))}
 }
 
 // IsFunctionCall checks that the event is a call of the named tool ("" for
 // any).
 func (e *EventAssert) IsFunctionCall(name string) *FunctionCallAssert {
 	e.a.t.Helper()
-	c := asCall(e.Event())
-	if c == nil || (name != "" && c.Name != name) {
-		e.a.fail(e.at, "sessiontest: expected a call of %s, got %s", orAny(name), describe(e.Event()))
-		return nil
-	}
-	return &FunctionCallAssert{a: e.a, at: e.at, call: c}
+	return &FunctionCallAssert{a: e.a, at: e.at, call: check(e, call(name))}
 }
 
 // IsFunctionCallOutput checks that the event is a function output.
 func (e *EventAssert) IsFunctionCallOutput() *FunctionCallOutputAssert {
 	e.a.t.Helper()
-	o := asOutput(e.Event())
-	if o == nil {
-		e.a.fail(e.at, "sessiontest: expected a function output, got %s", describe(e.Event()))
-		return nil
-	}
-	return &FunctionCallOutputAssert{a: e.a, at: e.at, out: o}
+	return &FunctionCallOutputAssert{a: e.a, at: e.at, out: check(e, output(""))}
 }
 
 // IsHandoff checks that the event is a handoff to agent (nil for any).
 func (e *EventAssert) IsHandoff(to *session.Agent) session.AgentHandoffEvent {
 	e.a.t.Helper()
-	h, ok := e.Event().(session.AgentHandoffEvent)
-	if !ok || (to != nil && h.New != to) {
-		e.a.fail(e.at, "sessiontest: expected a handoff, got %s", describe(e.Event()))
+	return check(e, handoff(to))
+}
+
+// matcher is what an expectation looks for: want says it in a failure,
+// and of returns an event's value when the event is one.
+type matcher[T any] struct {
+	want string
+	of   func(session.Event) (T, bool)
+}
+
+// find returns the first event of the run that m matches, and its index.
+func find[T any](a *RunAssert, m matcher[T]) (int, T) {
+	a.t.Helper()
+	for i, e := range a.events {
+		if v, ok := m.of(e); ok {
+			return i, v
+		}
 	}
-	return h
+	a.fail(-1, "sessiontest: expected %s", m.want)
+	var zero T
+	return -1, zero
+}
+
+// check returns the value of e's event, which m must match.
+func check[T any](e *EventAssert, m matcher[T]) T {
+	e.a.t.Helper()
+	v, ok := m.of(e.Event())
+	if !ok {
+		e.a.fail(e.at, "sessiontest: expected %s, got %s", m.want, describe(e.Event()))
+	}
+	return v
+}
+
+// item returns the history item e added, if it is a T.
+func item[T session.ChatItem](e session.Event) (T, bool) {
+	c, ok := e.(session.ConversationItemAddedEvent)
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	it, ok := c.Item.(T)
+	return it, ok
+}
+
+func message(role session.Role) matcher[*session.ChatMessage] {
+	return matcher[*session.ChatMessage]{"a message from " + orAny(string(role)), func(e session.Event) (*session.ChatMessage, bool) {
+		m, ok := item[*session.ChatMessage](e)
+		return m, ok && (role == "" || m.Role == role)
+	}}
+}
+
+func call(name string) matcher[*session.FunctionCall] {
+	return matcher[*session.FunctionCall]{"a call of " + orAny(name), func(e session.Event) (*session.FunctionCall, bool) {
+		c, ok := item[*session.FunctionCall](e)
+		return c, ok && (name == "" || c.Name == name)
+	}}
+}
+
+func output(name string) matcher[*session.FunctionCallOutput] {
+	want := "a function output"
+	if name != "" {
+		want = "an output of " + name
+	}
+	return matcher[*session.FunctionCallOutput]{want, func(e session.Event) (*session.FunctionCallOutput, bool) {
+		o, ok := item[*session.FunctionCallOutput](e)
+		return o, ok && (name == "" || o.Name == name)
+	}}
+}
+
+func handoff(to *session.Agent) matcher[session.AgentHandoffEvent] {
+	want := "a handoff"
+	if to != nil {
+		want = fmt.Sprintf("a handoff to agent %q", firstLine(to.Instructions))
+	}
+	return matcher[session.AgentHandoffEvent]{want, func(e session.Event) (session.AgentHandoffEvent, bool) {
+		h, ok := e.(session.AgentHandoffEvent)
+		return h, ok && (to == nil || h.New == to)
+	}}
 }
 
 // MessageAssert checks a message.
@@ -338,7 +345,8 @@ type FunctionCallOutputAssert struct {
 // Output is the function output.
 func (o *FunctionCallOutputAssert) Output() *session.FunctionCallOutput { return o.out }
 
-// Contains checks that the output contains substr.
+// Contains checks that the output contains substr, case-sensitively (an
+// output is data, unlike a message's words).
 func (o *FunctionCallOutputAssert) Contains(substr string) *FunctionCallOutputAssert {
 	o.a.t.Helper()
 	if !strings.Contains(o.out.Output, substr) {
@@ -354,4 +362,11 @@ func (o *FunctionCallOutputAssert) IsError(want bool) *FunctionCallOutputAssert 
 		o.a.fail(o.at, "sessiontest: expected the output of %s to be an error: %v, got %v", o.out.Name, want, o.out.IsError)
 	}
 	return o
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
 }

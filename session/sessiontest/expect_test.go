@@ -102,6 +102,22 @@ func TestExpectFailureMessages(t *testing.T) {
 			want: []string{"expected another event after the 3 of the run"},
 		},
 		{
+			name: "handoff to another agent",
+			check: func(t testing.TB) {
+				billing, sales := &session.Agent{Instructions: "billing desk"}, &session.Agent{Instructions: "sales desk"}
+				r := &session.RunResult{Events: []session.Event{session.AgentHandoffEvent{New: billing}}}
+				sessiontest.Expect(t, r).NextEvent().IsHandoff(sales)
+			},
+			want: []string{`expected a handoff to agent "sales desk", got handoff to agent "billing desk"`, ">>> [0]"},
+		},
+		{
+			name: "missing output",
+			check: func(t testing.TB) {
+				sessiontest.Expect(t, run).ContainsFunctionCallOutput("book")
+			},
+			want: []string{"expected an output of book", "    [1] function output get_weather"},
+		},
+		{
 			name: "missing handoff",
 			check: func(t testing.TB) {
 				sessiontest.Expect(t, run).ContainsHandoff(nil)

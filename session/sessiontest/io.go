@@ -38,7 +38,13 @@ func (a *AudioInput) RecvFrame(ctx context.Context) (session.AudioFrame, error) 
 	case f := <-a.frames:
 		return f, nil
 	case <-a.done:
-		return session.AudioFrame{}, io.EOF
+		// Push then Close may find both ready: the frame comes first.
+		select {
+		case f := <-a.frames:
+			return f, nil
+		default:
+			return session.AudioFrame{}, io.EOF
+		}
 	case <-ctx.Done():
 		return session.AudioFrame{}, context.Cause(ctx)
 	}
@@ -69,23 +75,26 @@ func (t *TextInput) RecvText(ctx context.Context) (string, error) {
 	select {
 	case s := <-t.texts:
 		return s, nil
-	default:
-	}
-	select {
-	case s := <-t.texts:
-		return s, nil
 	case <-t.done:
-		return "", io.EOF
+		// Send then Close may find both ready: the text comes first.
+		select {
+		case s := <-t.texts:
+			return s, nil
+		default:
+			return "", io.EOF
+		}
 	case <-ctx.Done():
 		return "", context.Cause(ctx)
 	}
 }
 
-// TextOutput records the agent's text, one string per message.
+// TextOutput records the agent's text, one string per message, and each
+// CaptureText call as it came.
 type TextOutput struct {
 	mu       sync.Mutex
 	cur      strings.Builder
 	messages []string
+	deltas   []string
 }
 
 var _ session.TextOutput = (*TextOutput)(nil)
@@ -94,8 +103,16 @@ var _ session.TextOutput = (*TextOutput)(nil)
 func (o *TextOutput) CaptureText(_ context.Context, text string) error {
 	o.mu.Lock()
 	o.cur.WriteString(text)
+	o.deltas = append(o.deltas, text)
 	o.mu.Unlock()
 	return nil
+}
+
+// Deltas returns the text of every CaptureText call so far, in order.
+func (o *TextOutput) Deltas() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.deltas...)
 }
 
 // Flush implements [session.TextOutput].
