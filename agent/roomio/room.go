@@ -107,12 +107,14 @@ type Room struct {
 	chat  chan string // lk.chat messages of the user, for textInput
 	out   *audioOutput
 	track *boundTrack
-	pub   *publisher
+	pub   *publisher // transcripts
+	state *publisher // the lk.agent.state attribute: never behind text
 	text  *textOutput
 	user  *userTranscripts
 
 	mu           sync.Mutex
-	agentTrackID string
+	agentPub     *lksdk.LocalTrackPublication
+	agentState   session.AgentState
 	userIdentity string
 	userTrackID  string
 	listening    map[string]bool // the user's tracks fed to the input, by sid
@@ -161,12 +163,13 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		in:        newAudioInput(o.inputRate),
 		chat:      make(chan string, 16),
 		pub:       newPublisher(),
+		state:     newPublisher(),
 		listening: map[string]bool{},
 		linked:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack}
-	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack}
+	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack, identity: r.UserIdentity}
 
 	cb := lksdk.NewRoomCallback()
 	cb.OnParticipantConnected = func(rp *lksdk.RemoteParticipant) { r.consider(rp) }
@@ -183,8 +186,12 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	cb.OnReconnected = func() {
 		r.mu.Lock()
 		r.reconnecting = false
+		state := r.agentState
 		r.mu.Unlock()
 		r.logger.Info("roomio: reconnected")
+		// A full reconnection is a new participant session: the
+		// attributes set before are gone.
+		r.setState(state)
 		r.scan()
 	}
 	cb.OnDisconnectedWithReason = func(lksdk.DisconnectionReason) {
@@ -203,6 +210,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	}
 	if err := r.room.JoinWithContextAndToken(ctx, url, token, copts...); err != nil {
 		r.pub.stop()
+		r.state.stop()
 		r.in.shutdown()
 		return nil, fmt.Errorf("roomio: join: %w", err)
 	}
@@ -236,7 +244,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		return nil, fmt.Errorf("roomio: publish audio: %w", err)
 	}
 	r.mu.Lock()
-	r.agentTrackID = lpub.SID()
+	r.agentPub = lpub
 	r.mu.Unlock()
 	wait := time.NewTimer(o.bindTimeout)
 	defer wait.Stop()
@@ -348,47 +356,46 @@ func (r *Room) HandleEvent(e session.Event) {
 }
 
 func (r *Room) setState(s session.AgentState) {
-	r.pub.do(func() {
+	r.mu.Lock()
+	r.agentState = s
+	r.mu.Unlock()
+	r.state.do(func() {
 		r.room.LocalParticipant.SetAttributes(map[string]string{AttributeAgentState: string(s)})
 	})
 }
 
-// textSendTimeout bounds the wait for one transcript stream to be sent.
-const textSendTimeout = 2 * time.Second
+// errNotConnected: a transcript packet is not sent while the connection
+// is down (server-sdk-go would wait for it to come back).
+var errNotConnected = errors.New("roomio: not connected")
 
-// sendText implements textSender: it returns once the stream was sent, so
-// that Close can leave the room with nothing in flight. server-sdk-go
-// v2.19 polls forever (every 10 ms, on a goroutine of its own) for a
-// stream written to a data channel that is gone, so transcripts are
-// dropped while the connection is not up, and Close waits for those sent.
-func (r *Room) sendText(text string, attrs map[string]string) {
+// sendData implements dataSender. Packets are dropped while the
+// connection is not up; a transcript stream that lost some is sent again
+// whole at its end (transcript.go).
+func (r *Room) sendData(p *livekit.DataPacket) error {
 	r.mu.Lock()
 	reconnecting := r.reconnecting
 	r.mu.Unlock()
 	if reconnecting || r.room.ConnectionState() != lksdk.ConnectionStateConnected {
-		r.logger.Debug("roomio: transcript dropped while reconnecting", "segment", attrs[AttributeSegmentID])
-		return
+		return errNotConnected
 	}
-	w := r.room.LocalParticipant.StreamText(lksdk.StreamTextOptions{Topic: TopicTranscription, Attributes: attrs, TotalSize: uint64(len(text))})
-	sent := make(chan struct{})
-	onDone := func() { close(sent) }
-	w.Write(text, &onDone)
-	t := time.NewTimer(textSendTimeout)
-	defer t.Stop()
-	select {
-	case <-sent:
-		w.Close()
-	case <-t.C:
-		// The SDK's writer holds its lock while it polls: Close would
-		// wait with it, so the stream is left to the SDK.
-		r.logger.Warn("roomio: transcript not sent in time", "segment", attrs[AttributeSegmentID])
-	}
+	return r.room.LocalParticipant.PublishDataPacket(rawPacket{p}, lksdk.WithDataPublishReliable(true))
 }
 
+// agentTrack is the sid of the agent's audio track now: a full
+// reconnection publishes it again under a new sid.
 func (r *Room) agentTrack() string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.agentTrackID
+	pub := r.agentPub
+	r.mu.Unlock()
+	if pub == nil {
+		return ""
+	}
+	for _, tp := range r.room.LocalParticipant.TrackPublications() {
+		if lp, ok := tp.(*lksdk.LocalTrackPublication); ok && lp.TrackLocal() == pub.TrackLocal() {
+			return lp.SID()
+		}
+	}
+	return pub.SID()
 }
 
 func (r *Room) userTrack() string {
@@ -538,6 +545,7 @@ func (r *Room) Close() {
 		r.out.close()
 	}
 	r.pub.stop() // sends what is queued (the last transcript) first
+	r.state.stop()
 	r.room.Disconnect()
 	r.in.shutdown() // its readers end with the connection
 	if r.track != nil {
