@@ -28,10 +28,11 @@
 // two goroutines, so a state change never waits behind text; transcripts
 // are LiveKit's data-stream packets written in stream.go.
 //
-// The room's Done channel closes when the linked user leaves
-// ([ErrUserLeft]), the room closes ([ErrRoomClosed]) or the connection is
-// lost for good ([ErrDisconnected]); the SDK resumes dropped connections
-// itself before that.
+// The room's Done channel closes when the linked user leaves for good or
+// does not come back after their connection dropped ([ErrUserLeft], see
+// [WithUserReconnectTimeout]), the room closes ([ErrRoomClosed]) or the
+// agent's connection is lost for good ([ErrDisconnected]); the SDK resumes
+// dropped connections itself before that.
 //
 // [RunJob] and [EntryPoint] are the glue for package worker: a job's
 // [Spec] (agent, session options) is run in the job's room until the user

@@ -406,16 +406,34 @@ func TestLiveReconnect(t *testing.T) {
 // directJob is a job run with RunJob in this process (worker.DirectJob,
 // no dispatch), and its user.
 type directJob struct {
-	user *loopuser.User
-	room *roomio.Room
-	ev   *events
-	done chan error // RunJob's result
+	s     *liveServer
+	name  string
+	user  *loopuser.User
+	room  *roomio.Room
+	ev    *events
+	done  chan error // RunJob's result
+	rooms chan *roomio.Room
 }
 
 // startDirectJob creates a room, runs a job in it with the tone stack
 // answering reply, joins the user and waits for the session to start.
 // The user leaves and the room is deleted when the test ends.
 func startDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roomOpts ...roomio.Option) *directJob {
+	t.Helper()
+	j := runDirectJob(t, ctx, prefix, reply, roomOpts...)
+	u, err := loopuser.Join(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	j.user = u
+	j.awaitSession(t, ctx)
+	return j
+}
+
+// runDirectJob creates a room and runs a job in it (the session starts
+// once a user joins). The room is deleted when the test ends.
+func runDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roomOpts ...roomio.Option) *directJob {
 	t.Helper()
 	s := testServer(t)
 	name := uniqueName(prefix)
@@ -432,8 +450,7 @@ func startDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roo
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &directJob{ev: newEvents(), done: make(chan error, 1)}
-	rooms := make(chan *roomio.Room, 1)
+	j := &directJob{s: s, name: name, ev: newEvents(), done: make(chan error, 1), rooms: make(chan *roomio.Room, 1)}
 	go func() { // exits when the job ends: the user leaves or ctx ends
 		j.done <- roomio.RunJob(ctx, job, func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
 			l, err := inference.NewLLM("openai/gpt-4.1-mini", inference.WithBaseURL(llm.URL), inference.WithCredentials("key", "secret"))
@@ -446,21 +463,21 @@ func startDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roo
 					session.WithTTS(&tonespeech.TTS{}), session.WithVAD(&tonespeech.VAD{})},
 				RoomOptions: roomOpts,
 				OnEvent:     j.ev.add,
-				OnStart:     func(_ context.Context, _ *session.Session, r *roomio.Room) error { rooms <- r; return nil },
+				OnStart:     func(_ context.Context, _ *session.Session, r *roomio.Room) error { j.rooms <- r; return nil },
 				OnEnd:       func(reason error) { j.ev.end <- reason },
 			}, nil
 		})
 	}()
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(u.Close)
-	j.user = u
+	return j
+}
+
+// awaitSession waits until the job's session started.
+func (j *directJob) awaitSession(t *testing.T, ctx context.Context) {
+	t.Helper()
 	select {
-	case j.room = <-rooms:
+	case j.room = <-j.rooms:
+		j.ev.setRoom(j.room)
 	case <-ctx.Done():
 		t.Fatal("the job never started its session")
 	}
-	return j
 }

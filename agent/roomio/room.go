@@ -21,7 +21,8 @@ import (
 
 // Why a room's Done channel closed, for [Room.Err].
 var (
-	// ErrUserLeft: the linked user left the room.
+	// ErrUserLeft: the linked user left the room for good, or dropped
+	// and did not come back in time (WithUserReconnectTimeout).
 	ErrUserLeft = errors.New("roomio: the user left the room")
 	// ErrRoomClosed: the room was closed or deleted, or the server removed
 	// the agent from it.
@@ -38,6 +39,7 @@ type Option func(*options) error
 
 type options struct {
 	identity    string
+	userAway    time.Duration
 	inputRate   int
 	outputRate  int
 	bindTimeout time.Duration
@@ -50,6 +52,25 @@ type options struct {
 // identity instead of the first standard (or SIP) participant.
 func WithParticipantIdentity(identity string) Option {
 	return func(o *options) error { o.identity = identity; return nil }
+}
+
+// DefaultUserReconnectTimeout is how long the agent waits for a user whose
+// connection dropped: livekit-server's default departure_timeout, the time
+// it gives a participant to come back before it closes an empty room.
+const DefaultUserReconnectTimeout = 20 * time.Second
+
+// WithUserReconnectTimeout bounds how long the agent waits for the linked
+// user to come back when their connection dropped (any disconnect reason
+// but CLIENT_INITIATED, ROOM_DELETED and USER_REJECTED, which end the
+// room at once, as in LiveKit Agents). 0 does not wait.
+func WithUserReconnectTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("roomio: user reconnect timeout %v is negative", d)
+		}
+		o.userAway = d
+		return nil
+	}
 }
 
 // WithInputSampleRate sets the rate the user's audio is decoded to (the
@@ -118,6 +139,7 @@ type Room struct {
 	userIdentity string
 	userTrackID  string
 	listening    map[string]bool // the user's tracks fed to the input, by sid
+	awayTimer    *time.Timer     // the linked user dropped: the wait for them
 	reconnecting bool
 	linked       chan struct{}
 	closing      bool
@@ -148,7 +170,7 @@ func (t *boundTrack) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 // one is present (see [Room.WaitForUser]). ctx bounds the connection, not
 // the room's life: Close ends that.
 func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, error) {
-	o := options{inputRate: 16000, outputRate: 16000, bindTimeout: 15 * time.Second, trackName: "roomio_audio", logger: slog.Default()}
+	o := options{inputRate: 16000, outputRate: 16000, userAway: DefaultUserReconnectTimeout, bindTimeout: 15 * time.Second, trackName: "roomio_audio", logger: slog.Default()}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -462,6 +484,7 @@ func (r *Room) consider(rp *lksdk.RemoteParticipant) {
 	}
 	switch {
 	case r.userIdentity == rp.Identity():
+		r.userBackLocked()
 	case r.userIdentity != "":
 		r.mu.Unlock()
 		return
@@ -517,6 +540,17 @@ func (r *Room) onTrackUnsubscribed(_ *webrtc.TrackRemote, pub *lksdk.RemoteTrack
 	}
 }
 
+// closeReason reports whether a user left for good; any other drop of
+// their connection is waited out (LiveKit Agents'
+// DEFAULT_CLOSE_ON_DISCONNECT_REASONS).
+func closeReason(r livekit.DisconnectReason) bool {
+	switch r {
+	case livekit.DisconnectReason_CLIENT_INITIATED, livekit.DisconnectReason_ROOM_DELETED, livekit.DisconnectReason_USER_REJECTED:
+		return true
+	}
+	return false
+}
+
 func (r *Room) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
 	r.mu.Lock()
 	linked := rp.Identity() == r.userIdentity
@@ -527,7 +561,38 @@ func (r *Room) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
 	if !linked || reconnecting || r.room.GetParticipantByIdentity(rp.Identity()) != nil {
 		return
 	}
-	r.finish(fmt.Errorf("%w: %s (%s)", ErrUserLeft, rp.Identity(), rp.DisconnectReason()))
+	reason := rp.DisconnectReason()
+	if closeReason(reason) || r.o.userAway == 0 {
+		r.finish(fmt.Errorf("%w: %s (%s)", ErrUserLeft, rp.Identity(), reason))
+		return
+	}
+	// Their connection dropped: the session goes on (the input is
+	// silence) and their identity is relinked when it comes back.
+	id, wait := rp.Identity(), r.o.userAway
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.awayTimer != nil || r.closing {
+		return
+	}
+	r.logger.Warn("roomio: the user's connection dropped; waiting for them", "identity", id, "reason", reason.String(), "for", wait)
+	r.awayTimer = time.AfterFunc(wait, func() {
+		r.mu.Lock()
+		away := r.awayTimer != nil
+		r.mu.Unlock()
+		if away {
+			r.finish(fmt.Errorf("%w: %s dropped (%s) and did not come back within %v", ErrUserLeft, id, reason, wait))
+		}
+	})
+}
+
+// userBackLocked ends the wait for a user who dropped; r.mu is held.
+func (r *Room) userBackLocked() {
+	if r.awayTimer == nil {
+		return
+	}
+	r.awayTimer.Stop()
+	r.awayTimer = nil
+	r.logger.Info("roomio: the user is back", "identity", r.userIdentity)
 }
 
 // Close leaves the room and stops everything the Room started; idempotent.
@@ -539,6 +604,10 @@ func (r *Room) Close() {
 	}
 	r.closing = true
 	r.listening = map[string]bool{}
+	if r.awayTimer != nil {
+		r.awayTimer.Stop()
+		r.awayTimer = nil
+	}
 	r.mu.Unlock()
 	r.finish(ErrClosed)
 	if r.out != nil {
