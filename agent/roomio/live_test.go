@@ -282,7 +282,12 @@ func TestLiveTurn(t *testing.T) {
 		t.Errorf("history: %+v, want the whole reply, not interrupted", m)
 	}
 
-	// A typed message on lk.chat is a turn too, answered in voice.
+	// A typed message on lk.chat is a turn too, answered in voice. (Once
+	// the first answer's sound ended at the user: the state reaches the
+	// room before the last 100 ms of audio have played.)
+	if err := u.WaitFor(ctx, "the answer's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+		t.Fatal(err)
+	}
 	heard := len(u.Heard())
 	u.Room.LocalParticipant.SendText("hello there", lksdk.StreamTextOptions{Topic: roomio.TopicChat})
 	if err := u.WaitFor(ctx, "the reply to a chat message", func() bool {

@@ -464,7 +464,8 @@ func (r *Room) finish(err error) {
 	}
 	r.err = err
 	close(r.done)
-	r.in.close()
+	// The input goes on (silence) until Close: a session run by RunJob is
+	// closed with the room's reason rather than seeing its input end.
 }
 
 // scan links a user from the participants already present.
