@@ -19,15 +19,20 @@
 // session.PausableAudioOutput and session.PlaybackPositioner: a feeder
 // goroutine hands the track 10 ms at a time, 100 ms ahead of a playout
 // clock, so the position heard is known and ClearBuffer stops the voice at
-// once) and its text output (the agent's transcript on the lk.transcription
-// text-stream topic). [Room.HandleEvent] takes the session's events: agent
-// states go to the lk.agent.state participant attribute, user transcripts
-// to lk.transcription. Network sends run on one goroutine, in order.
+// once) and its text output (the agent's transcript on lk.transcription:
+// one text stream per segment whose chunks are the words as they are
+// heard, final by its trailer). [Room.HandleEvent] takes the session's
+// events: agent states go to the lk.agent.state participant attribute,
+// user transcripts to lk.transcription, sent on the user's behalf (the
+// user is the stream's sender). The state and the transcripts are sent on
+// two goroutines, so a state change never waits behind text; transcripts
+// are LiveKit's data-stream packets written in stream.go.
 //
-// The room's Done channel closes when the linked user leaves
-// ([ErrUserLeft]), the room closes ([ErrRoomClosed]) or the connection is
-// lost for good ([ErrDisconnected]); the SDK resumes dropped connections
-// itself before that.
+// The room's Done channel closes when the linked user leaves for good or
+// does not come back after their connection dropped ([ErrUserLeft], see
+// [WithUserReconnectTimeout]), the room closes ([ErrRoomClosed]) or the
+// agent's connection is lost for good ([ErrDisconnected]); the SDK resumes
+// dropped connections itself before that.
 //
 // [RunJob] and [EntryPoint] are the glue for package worker: a job's
 // [Spec] (agent, session options) is run in the job's room until the user

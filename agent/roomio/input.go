@@ -259,9 +259,9 @@ func (in *audioInput) write(s []int16) {
 	}
 }
 
-// RecvFrame implements session.AudioInput; io.EOF once the input was closed
-// (the user left). The first call starts the wall clock: from then on
-// silence is produced when no audio comes.
+// RecvFrame implements session.AudioInput; io.EOF once the room was
+// closed (Room.Close). The first call starts the wall clock: from then on
+// silence is produced when no audio comes, also after the user left.
 func (in *audioInput) RecvFrame(ctx context.Context) (session.AudioFrame, error) {
 	if !in.started.Load() {
 		in.once.Do(func() {

@@ -100,9 +100,27 @@ func chatServer(t *testing.T, reply string) *httptest.Server {
 
 // events collects a job's session events for the test.
 type events struct {
-	mu  sync.Mutex
-	all []session.Event
-	end chan error // why each job ended
+	mu   sync.Mutex
+	all  []session.Event
+	room *roomio.Room // of the last job started
+	end  chan error   // why each job ended
+}
+
+func (e *events) setRoom(r *roomio.Room) {
+	e.mu.Lock()
+	e.room = r
+	e.mu.Unlock()
+}
+
+// stats returns the room's counters, if a job started.
+func (e *events) stats() roomio.Stats {
+	e.mu.Lock()
+	r := e.room
+	e.mu.Unlock()
+	if r == nil {
+		return roomio.Stats{}
+	}
+	return r.Stats()
 }
 
 func newEvents() *events { return &events{end: make(chan error, 4)} }
@@ -157,6 +175,7 @@ func startWorker(t *testing.T, s *liveServer, agentName, llmURL string, ev *even
 				session.WithVAD(&tonespeech.VAD{}),
 			}, opts...),
 			OnEvent: ev.add,
+			OnStart: func(_ context.Context, _ *session.Session, r *roomio.Room) error { ev.setRoom(r); return nil },
 			OnEnd:   func(reason error) { ev.end <- reason },
 		}, nil
 	}
@@ -263,13 +282,23 @@ func TestLiveTurn(t *testing.T) {
 		t.Errorf("history: %+v, want the whole reply, not interrupted", m)
 	}
 
-	// A typed message on lk.chat is a turn too, answered in voice.
+	// A typed message on lk.chat is a turn too, answered in voice. (Once
+	// the first answer's sound ended at the user: the state reaches the
+	// room before the last 100 ms of audio have played.)
+	if err := u.WaitFor(ctx, "the answer's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+		t.Fatal(err)
+	}
 	heard := len(u.Heard())
 	u.Room.LocalParticipant.SendText("hello there", lksdk.StreamTextOptions{Topic: roomio.TopicChat})
 	if err := u.WaitFor(ctx, "the reply to a chat message", func() bool {
 		return len(ev.assistantMessages()) == 2 && len(u.Heard()) > heard
 	}); err != nil {
-		t.Fatal(err)
+		ev.mu.Lock()
+		for _, e := range ev.all {
+			t.Logf("%T %+v", e, e)
+		}
+		ev.mu.Unlock()
+		t.Fatalf("%v (heard %d runs of agent audio, %d before the message)", err, len(u.Heard()), heard)
 	}
 
 	// The user leaving ends the job, with that reason.
@@ -341,53 +370,10 @@ func TestLiveBargeIn(t *testing.T) {
 // SimulateLeaveRequestFullReconnect triggered no reconnection on
 // livekit-server v1.13.5 in dev mode.)
 func TestLiveReconnect(t *testing.T) {
-	s := testServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*waitLimit)
 	defer cancel()
-	name := uniqueName("roomio-reconnect")
-	if _, err := s.rooms.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: name}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cl := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cl()
-		_, _ = s.rooms.DeleteRoom(c, &livekit.DeleteRoomRequest{Room: name})
-	})
-	llm := chatServer(t, "It is noon.")
-	job, err := worker.DirectJob(s.url, s.key, s.secret, name, worker.Acceptance{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := newEvents()
-	rooms := make(chan *roomio.Room, 1)
-	jobDone := make(chan error, 1)
-	go func() { // exits when the job ends: the user leaves or ctx ends
-		jobDone <- roomio.RunJob(ctx, job, func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
-			l, err := inference.NewLLM("openai/gpt-4.1-mini", inference.WithBaseURL(llm.URL), inference.WithCredentials("key", "secret"))
-			if err != nil {
-				return nil, err
-			}
-			return &roomio.Spec{
-				Agent: &agent.Agent{Instructions: "test"},
-				Options: []session.Option{session.WithLLM(l), session.WithSTT(&tonespeech.STT{Text: "what time is it"}),
-					session.WithTTS(&tonespeech.TTS{}), session.WithVAD(&tonespeech.VAD{})},
-				OnEvent: ev.add,
-				OnStart: func(_ context.Context, _ *session.Session, r *roomio.Room) error { rooms <- r; return nil },
-				OnEnd:   func(reason error) { ev.end <- reason },
-			}, nil
-		})
-	}()
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	var r *roomio.Room
-	select {
-	case r = <-rooms:
-	case <-ctx.Done():
-		t.Fatal("the job never started its session")
-	}
+	j := startDirectJob(t, ctx, "roomio-reconnect", "It is noon.")
+	u, r, ev := j.user, j.room, j.ev
 	turn := func(what string) {
 		t.Helper()
 		before := len(ev.assistantMessages())
@@ -414,10 +400,89 @@ func TestLiveReconnect(t *testing.T) {
 	default:
 	}
 	u.Close()
-	if err := <-jobDone; err != nil {
+	if err := <-j.done; err != nil {
 		t.Errorf("RunJob = %v, want nil after the user left", err)
 	}
 	if reason := <-ev.end; !errors.Is(reason, roomio.ErrUserLeft) {
 		t.Errorf("job ended with %v, want ErrUserLeft", reason)
+	}
+}
+
+// directJob is a job run with RunJob in this process (worker.DirectJob,
+// no dispatch), and its user.
+type directJob struct {
+	s     *liveServer
+	name  string
+	user  *loopuser.User
+	room  *roomio.Room
+	ev    *events
+	done  chan error // RunJob's result
+	rooms chan *roomio.Room
+}
+
+// startDirectJob creates a room, runs a job in it with the tone stack
+// answering reply, joins the user and waits for the session to start.
+// The user leaves and the room is deleted when the test ends.
+func startDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roomOpts ...roomio.Option) *directJob {
+	t.Helper()
+	j := runDirectJob(t, ctx, prefix, reply, roomOpts...)
+	u, err := loopuser.Join(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	j.user = u
+	j.awaitSession(t, ctx)
+	return j
+}
+
+// runDirectJob creates a room and runs a job in it (the session starts
+// once a user joins). The room is deleted when the test ends.
+func runDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roomOpts ...roomio.Option) *directJob {
+	t.Helper()
+	s := testServer(t)
+	name := uniqueName(prefix)
+	if _, err := s.rooms.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cl := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cl()
+		_, _ = s.rooms.DeleteRoom(c, &livekit.DeleteRoomRequest{Room: name})
+	})
+	llm := chatServer(t, reply)
+	job, err := worker.DirectJob(s.url, s.key, s.secret, name, worker.Acceptance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &directJob{s: s, name: name, ev: newEvents(), done: make(chan error, 1), rooms: make(chan *roomio.Room, 1)}
+	go func() { // exits when the job ends: the user leaves or ctx ends
+		j.done <- roomio.RunJob(ctx, job, func(ctx context.Context, job *worker.Job) (*roomio.Spec, error) {
+			l, err := inference.NewLLM("openai/gpt-4.1-mini", inference.WithBaseURL(llm.URL), inference.WithCredentials("key", "secret"))
+			if err != nil {
+				return nil, err
+			}
+			return &roomio.Spec{
+				Agent: &agent.Agent{Instructions: "test"},
+				Options: []session.Option{session.WithLLM(l), session.WithSTT(&tonespeech.STT{Text: "what time is it"}),
+					session.WithTTS(&tonespeech.TTS{}), session.WithVAD(&tonespeech.VAD{})},
+				RoomOptions: roomOpts,
+				OnEvent:     j.ev.add,
+				OnStart:     func(_ context.Context, _ *session.Session, r *roomio.Room) error { j.rooms <- r; return nil },
+				OnEnd:       func(reason error) { j.ev.end <- reason },
+			}, nil
+		})
+	}()
+	return j
+}
+
+// awaitSession waits until the job's session started.
+func (j *directJob) awaitSession(t *testing.T, ctx context.Context) {
+	t.Helper()
+	select {
+	case j.room = <-j.rooms:
+		j.ev.setRoom(j.room)
+	case <-ctx.Done():
+		t.Fatal("the job never started its session")
 	}
 }

@@ -14,6 +14,9 @@ import (
 func TestMain(m *testing.M) {
 	// The SDK logs every ICE state change; the tests check outcomes.
 	lksdk.SetLogger(protologger.GetDiscardLogger())
+	if os.Getenv(helperUserEnv) != "" {
+		os.Exit(runHelperUser())
+	}
 	code := m.Run()
 	// The SDK's API clients share http.DefaultTransport: its idle
 	// keep-alive connections are not goroutines of ours.

@@ -21,7 +21,8 @@ import (
 
 // Why a room's Done channel closed, for [Room.Err].
 var (
-	// ErrUserLeft: the linked user left the room.
+	// ErrUserLeft: the linked user left the room for good, or dropped
+	// and did not come back in time (WithUserReconnectTimeout).
 	ErrUserLeft = errors.New("roomio: the user left the room")
 	// ErrRoomClosed: the room was closed or deleted, or the server removed
 	// the agent from it.
@@ -38,6 +39,7 @@ type Option func(*options) error
 
 type options struct {
 	identity    string
+	userAway    time.Duration
 	inputRate   int
 	outputRate  int
 	bindTimeout time.Duration
@@ -50,6 +52,25 @@ type options struct {
 // identity instead of the first standard (or SIP) participant.
 func WithParticipantIdentity(identity string) Option {
 	return func(o *options) error { o.identity = identity; return nil }
+}
+
+// DefaultUserReconnectTimeout is how long the agent waits for a user whose
+// connection dropped: livekit-server's default departure_timeout, the time
+// it gives a participant to come back before it closes an empty room.
+const DefaultUserReconnectTimeout = 20 * time.Second
+
+// WithUserReconnectTimeout bounds how long the agent waits for the linked
+// user to come back when their connection dropped (any disconnect reason
+// but CLIENT_INITIATED, ROOM_DELETED and USER_REJECTED, which end the
+// room at once, as in LiveKit Agents). 0 does not wait.
+func WithUserReconnectTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("roomio: user reconnect timeout %v is negative", d)
+		}
+		o.userAway = d
+		return nil
+	}
 }
 
 // WithInputSampleRate sets the rate the user's audio is decoded to (the
@@ -107,15 +128,18 @@ type Room struct {
 	chat  chan string // lk.chat messages of the user, for textInput
 	out   *audioOutput
 	track *boundTrack
-	pub   *publisher
+	pub   *publisher // transcripts
+	state *publisher // the lk.agent.state attribute: never behind text
 	text  *textOutput
 	user  *userTranscripts
 
 	mu           sync.Mutex
-	agentTrackID string
+	agentPub     *lksdk.LocalTrackPublication
+	agentState   session.AgentState
 	userIdentity string
 	userTrackID  string
 	listening    map[string]bool // the user's tracks fed to the input, by sid
+	awayTimer    *time.Timer     // the linked user dropped: the wait for them
 	reconnecting bool
 	linked       chan struct{}
 	closing      bool
@@ -146,7 +170,7 @@ func (t *boundTrack) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 // one is present (see [Room.WaitForUser]). ctx bounds the connection, not
 // the room's life: Close ends that.
 func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, error) {
-	o := options{inputRate: 16000, outputRate: 16000, bindTimeout: 15 * time.Second, trackName: "roomio_audio", logger: slog.Default()}
+	o := options{inputRate: 16000, outputRate: 16000, userAway: DefaultUserReconnectTimeout, bindTimeout: 15 * time.Second, trackName: "roomio_audio", logger: slog.Default()}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -161,12 +185,13 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		in:        newAudioInput(o.inputRate),
 		chat:      make(chan string, 16),
 		pub:       newPublisher(),
+		state:     newPublisher(),
 		listening: map[string]bool{},
 		linked:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack}
-	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack}
+	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack, identity: r.UserIdentity}
 
 	cb := lksdk.NewRoomCallback()
 	cb.OnParticipantConnected = func(rp *lksdk.RemoteParticipant) { r.consider(rp) }
@@ -183,8 +208,12 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	cb.OnReconnected = func() {
 		r.mu.Lock()
 		r.reconnecting = false
+		state := r.agentState
 		r.mu.Unlock()
 		r.logger.Info("roomio: reconnected")
+		// A full reconnection is a new participant session: the
+		// attributes set before are gone.
+		r.setState(state)
 		r.scan()
 	}
 	cb.OnDisconnectedWithReason = func(lksdk.DisconnectionReason) {
@@ -203,6 +232,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	}
 	if err := r.room.JoinWithContextAndToken(ctx, url, token, copts...); err != nil {
 		r.pub.stop()
+		r.state.stop()
 		r.in.shutdown()
 		return nil, fmt.Errorf("roomio: join: %w", err)
 	}
@@ -236,7 +266,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		return nil, fmt.Errorf("roomio: publish audio: %w", err)
 	}
 	r.mu.Lock()
-	r.agentTrackID = lpub.SID()
+	r.agentPub = lpub
 	r.mu.Unlock()
 	wait := time.NewTimer(o.bindTimeout)
 	defer wait.Stop()
@@ -348,47 +378,46 @@ func (r *Room) HandleEvent(e session.Event) {
 }
 
 func (r *Room) setState(s session.AgentState) {
-	r.pub.do(func() {
+	r.mu.Lock()
+	r.agentState = s
+	r.mu.Unlock()
+	r.state.do(func() {
 		r.room.LocalParticipant.SetAttributes(map[string]string{AttributeAgentState: string(s)})
 	})
 }
 
-// textSendTimeout bounds the wait for one transcript stream to be sent.
-const textSendTimeout = 2 * time.Second
+// errNotConnected: a transcript packet is not sent while the connection
+// is down (server-sdk-go would wait for it to come back).
+var errNotConnected = errors.New("roomio: not connected")
 
-// sendText implements textSender: it returns once the stream was sent, so
-// that Close can leave the room with nothing in flight. server-sdk-go
-// v2.19 polls forever (every 10 ms, on a goroutine of its own) for a
-// stream written to a data channel that is gone, so transcripts are
-// dropped while the connection is not up, and Close waits for those sent.
-func (r *Room) sendText(text string, attrs map[string]string) {
+// sendData implements dataSender. Packets are dropped while the
+// connection is not up; a transcript stream that lost some is sent again
+// whole at its end (transcript.go).
+func (r *Room) sendData(p *livekit.DataPacket) error {
 	r.mu.Lock()
 	reconnecting := r.reconnecting
 	r.mu.Unlock()
 	if reconnecting || r.room.ConnectionState() != lksdk.ConnectionStateConnected {
-		r.logger.Debug("roomio: transcript dropped while reconnecting", "segment", attrs[AttributeSegmentID])
-		return
+		return errNotConnected
 	}
-	w := r.room.LocalParticipant.StreamText(lksdk.StreamTextOptions{Topic: TopicTranscription, Attributes: attrs, TotalSize: uint64(len(text))})
-	sent := make(chan struct{})
-	onDone := func() { close(sent) }
-	w.Write(text, &onDone)
-	t := time.NewTimer(textSendTimeout)
-	defer t.Stop()
-	select {
-	case <-sent:
-		w.Close()
-	case <-t.C:
-		// The SDK's writer holds its lock while it polls: Close would
-		// wait with it, so the stream is left to the SDK.
-		r.logger.Warn("roomio: transcript not sent in time", "segment", attrs[AttributeSegmentID])
-	}
+	return r.room.LocalParticipant.PublishDataPacket(rawPacket{p}, lksdk.WithDataPublishReliable(true))
 }
 
+// agentTrack is the sid of the agent's audio track now: a full
+// reconnection publishes it again under a new sid.
 func (r *Room) agentTrack() string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.agentTrackID
+	pub := r.agentPub
+	r.mu.Unlock()
+	if pub == nil {
+		return ""
+	}
+	for _, tp := range r.room.LocalParticipant.TrackPublications() {
+		if lp, ok := tp.(*lksdk.LocalTrackPublication); ok && lp.TrackLocal() == pub.TrackLocal() {
+			return lp.SID()
+		}
+	}
+	return pub.SID()
 }
 
 func (r *Room) userTrack() string {
@@ -435,7 +464,8 @@ func (r *Room) finish(err error) {
 	}
 	r.err = err
 	close(r.done)
-	r.in.close()
+	// The input goes on (silence) until Close: a session run by RunJob is
+	// closed with the room's reason rather than seeing its input end.
 }
 
 // scan links a user from the participants already present.
@@ -455,6 +485,7 @@ func (r *Room) consider(rp *lksdk.RemoteParticipant) {
 	}
 	switch {
 	case r.userIdentity == rp.Identity():
+		r.userBackLocked()
 	case r.userIdentity != "":
 		r.mu.Unlock()
 		return
@@ -510,6 +541,17 @@ func (r *Room) onTrackUnsubscribed(_ *webrtc.TrackRemote, pub *lksdk.RemoteTrack
 	}
 }
 
+// closeReason reports whether a user left for good; any other drop of
+// their connection is waited out (LiveKit Agents'
+// DEFAULT_CLOSE_ON_DISCONNECT_REASONS).
+func closeReason(r livekit.DisconnectReason) bool {
+	switch r {
+	case livekit.DisconnectReason_CLIENT_INITIATED, livekit.DisconnectReason_ROOM_DELETED, livekit.DisconnectReason_USER_REJECTED:
+		return true
+	}
+	return false
+}
+
 func (r *Room) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
 	r.mu.Lock()
 	linked := rp.Identity() == r.userIdentity
@@ -520,7 +562,38 @@ func (r *Room) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
 	if !linked || reconnecting || r.room.GetParticipantByIdentity(rp.Identity()) != nil {
 		return
 	}
-	r.finish(fmt.Errorf("%w: %s (%s)", ErrUserLeft, rp.Identity(), rp.DisconnectReason()))
+	reason := rp.DisconnectReason()
+	if closeReason(reason) || r.o.userAway == 0 {
+		r.finish(fmt.Errorf("%w: %s (%s)", ErrUserLeft, rp.Identity(), reason))
+		return
+	}
+	// Their connection dropped: the session goes on (the input is
+	// silence) and their identity is relinked when it comes back.
+	id, wait := rp.Identity(), r.o.userAway
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.awayTimer != nil || r.closing {
+		return
+	}
+	r.logger.Warn("roomio: the user's connection dropped; waiting for them", "identity", id, "reason", reason.String(), "for", wait)
+	r.awayTimer = time.AfterFunc(wait, func() {
+		r.mu.Lock()
+		away := r.awayTimer != nil
+		r.mu.Unlock()
+		if away {
+			r.finish(fmt.Errorf("%w: %s dropped (%s) and did not come back within %v", ErrUserLeft, id, reason, wait))
+		}
+	})
+}
+
+// userBackLocked ends the wait for a user who dropped; r.mu is held.
+func (r *Room) userBackLocked() {
+	if r.awayTimer == nil {
+		return
+	}
+	r.awayTimer.Stop()
+	r.awayTimer = nil
+	r.logger.Info("roomio: the user is back", "identity", r.userIdentity)
 }
 
 // Close leaves the room and stops everything the Room started; idempotent.
@@ -532,12 +605,17 @@ func (r *Room) Close() {
 	}
 	r.closing = true
 	r.listening = map[string]bool{}
+	if r.awayTimer != nil {
+		r.awayTimer.Stop()
+		r.awayTimer = nil
+	}
 	r.mu.Unlock()
 	r.finish(ErrClosed)
 	if r.out != nil {
 		r.out.close()
 	}
 	r.pub.stop() // sends what is queued (the last transcript) first
+	r.state.stop()
 	r.room.Disconnect()
 	r.in.shutdown() // its readers end with the connection
 	if r.track != nil {

@@ -35,6 +35,12 @@ type Transcript struct {
 	At         time.Time
 }
 
+// AttributeChange is a participant attribute as it reached the user.
+type AttributeChange struct {
+	Identity, Key, Value string
+	At                   time.Time
+}
+
 // Option configures [Join].
 type Option func(*config)
 
@@ -67,6 +73,7 @@ type User struct {
 	quietSince  time.Time
 	gaps        int // silences inside a run of agent sound (underruns)
 	transcripts []Transcript
+	attrs       []AttributeChange
 	remotes     []*lkmedia.PCMRemoteTrack
 	changed     chan struct{}
 }
@@ -107,6 +114,15 @@ func Join(ctx context.Context, url, key, secret, room, identity string, opts ...
 	}
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = u.onTrack
+	cb.OnAttributesChanged = func(changed map[string]string, p lksdk.Participant) {
+		now := time.Now()
+		u.mu.Lock()
+		for k, v := range changed {
+			u.attrs = append(u.attrs, AttributeChange{Identity: p.Identity(), Key: k, Value: v, At: now})
+		}
+		u.mu.Unlock()
+		signal(u.changed)
+	}
 	u.Room = lksdk.NewRoom(cb)
 	if err := u.Room.JoinWithContextAndToken(ctx, url, token); err != nil {
 		return nil, err
@@ -365,6 +381,14 @@ func (u *User) Transcripts() []Transcript {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return append([]Transcript(nil), u.transcripts...)
+}
+
+// AttributeChanges returns the attribute changes of other participants
+// that reached the user, with when.
+func (u *User) AttributeChanges() []AttributeChange {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]AttributeChange(nil), u.attrs...)
 }
 
 // WaitFor polls cond on every change until it holds or ctx ends.

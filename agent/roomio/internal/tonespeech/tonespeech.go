@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,17 +146,21 @@ func (s *vadStream) Close() error {
 
 // STT hears Text whenever there was sound: an interim transcript after
 // InterimAfter of sound (so talking over the agent interrupts it), and the
-// final one when the session flushes (the VAD heard the end).
+// final one when the session flushes (the VAD heard the end). With
+// InterimEvery set, it sends a longer interim every InterimEvery of sound
+// after the first, a word more each time, as cloud STTs do (LiveKit
+// Inference sent about 25 per question).
 type STT struct {
 	Text         string
 	InterimAfter time.Duration // default 200 ms
+	InterimEvery time.Duration // default: one interim only
 }
 
 var _ session.STT = (*STT)(nil)
 
 // Stream implements session.STT.
 func (t *STT) Stream(ctx context.Context) (session.STTStream, error) {
-	s := &sttStream{text: t.Text, interimAfter: cmpOr(t.InterimAfter, 200*time.Millisecond),
+	s := &sttStream{text: t.Text, interimAfter: cmpOr(t.InterimAfter, 200*time.Millisecond), interimEvery: t.InterimEvery,
 		events: make(chan session.SpeechEvent, 64), done: make(chan struct{})}
 	s.stop = context.AfterFunc(ctx, func() { _ = s.Close() })
 	return s, nil
@@ -164,15 +169,17 @@ func (t *STT) Stream(ctx context.Context) (session.STTStream, error) {
 type sttStream struct {
 	text         string
 	interimAfter time.Duration
+	interimEvery time.Duration
 	events       chan session.SpeechEvent
 	done         chan struct{}
 	once         sync.Once
 	stop         func() bool
 
-	mu      sync.Mutex
-	sound   time.Duration
-	interim bool
-	ended   bool
+	mu       sync.Mutex
+	sound    time.Duration
+	interim  bool
+	interims int // sent for this utterance
+	ended    bool
 }
 
 func (s *sttStream) emit(e session.SpeechEvent) {
@@ -193,21 +200,37 @@ func (s *sttStream) Push(f session.AudioFrame) error {
 	}
 	s.mu.Lock()
 	s.sound += f.Duration()
-	send := !s.interim && s.sound >= s.interimAfter
-	if send {
+	text := ""
+	switch {
+	case !s.interim && s.sound >= s.interimAfter:
 		s.interim = true
+		s.interims = 1
+		text = s.text
+		if s.interimEvery > 0 {
+			text = firstWords(s.text, 1)
+		}
+	case s.interim && s.interimEvery > 0 && s.sound >= s.interimAfter+time.Duration(s.interims)*s.interimEvery:
+		s.interims++
+		text = firstWords(s.text, s.interims)
 	}
 	s.mu.Unlock()
-	if send {
-		s.emit(session.SpeechEvent{Type: session.SpeechInterim, Text: s.text})
+	if text != "" {
+		s.emit(session.SpeechEvent{Type: session.SpeechInterim, Text: text})
 	}
 	return nil
+}
+
+// firstWords returns the first n words of text (all of it when it has
+// fewer).
+func firstWords(text string, n int) string {
+	w := strings.Fields(text)
+	return strings.Join(w[:min(n, len(w))], " ")
 }
 
 func (s *sttStream) Flush() error {
 	s.mu.Lock()
 	heard := s.sound > 0
-	s.sound, s.interim = 0, false
+	s.sound, s.interim, s.interims = 0, false, 0
 	s.mu.Unlock()
 	if heard {
 		s.emit(session.SpeechEvent{Type: session.SpeechFinal, Text: s.text, Confidence: 1})

@@ -3,6 +3,7 @@
 //	roombench latency [-turns 20] [-dtx]     one room: end of the user's voice to the commit and to the answer heard
 //	roombench bargein [-turns 10]            one room: the user talks over a long reply; how long until it stops
 //	roombench density [-rooms 20] [-for 60s] one worker process serving N rooms at once: CPU, memory, underruns
+//	roombench state [-turns 10]              one room, a second participant: how long lk.agent.state takes to reach it
 //	roombench listen -room NAME [-for 20s]   join as a user, speak a tone now and then, print what arrives
 //
 // The server comes from LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET.
@@ -67,6 +68,8 @@ func main() {
 		err = density(ctx, os.Args[2:])
 	case "bargein":
 		err = bargein(ctx, os.Args[2:])
+	case "state":
+		err = stateDelay(ctx, os.Args[2:])
 	case "listen":
 		err = listen(ctx, os.Args[2:])
 	case "worker":
@@ -133,6 +136,14 @@ func agentStats() roomio.Stats {
 // (the model of plugins/silero, loaded from SILERO_VAD_MODEL).
 type stack struct {
 	silero *silero.VAD
+	stt    session.STT // default: one interim per utterance
+}
+
+func (st stack) sttOr() session.STT {
+	if st.stt != nil {
+		return st.stt
+	}
+	return &tonespeech.STT{Text: "what time is it"}
 }
 
 func (st stack) vad() session.VAD {
@@ -156,7 +167,7 @@ func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs
 			Agent: &agent.Agent{Instructions: "bench"},
 			Options: []session.Option{
 				session.WithLLM(llm),
-				session.WithSTT(&tonespeech.STT{Text: "what time is it"}),
+				session.WithSTT(st.sttOr()),
 				session.WithTTS(&tonespeech.TTS{}),
 				session.WithVAD(st.vad()),
 				session.WithLogger(slog.New(slog.DiscardHandler)),
@@ -403,6 +414,104 @@ func worst(ds []time.Duration) time.Duration {
 		}
 	}
 	return w
+}
+
+// stateDelay has a user ask questions while a second participant watches
+// the agent's lk.agent.state attribute, and reports how long after the
+// session changed state the change reached that participant. The STT sends
+// an interim every 80 ms of speech (about 25 a question, as LiveKit
+// Inference does), so the transcripts the agent publishes meanwhile are
+// many.
+func stateDelay(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("state", flag.ExitOnError)
+	turns := fs.Int("turns", 10, "questions")
+	_ = fs.Parse(args)
+	s, err := env()
+	if err != nil {
+		return err
+	}
+	type change struct {
+		to session.AgentState
+		at time.Time
+	}
+	var mu sync.Mutex
+	var changes []change
+	onEvent := func(e session.Event) {
+		if c, ok := e.(session.AgentStateChangedEvent); ok {
+			mu.Lock()
+			changes = append(changes, change{c.New, c.At})
+			mu.Unlock()
+		}
+	}
+	st := stack{stt: &tonespeech.STT{Text: "what time is it in Paris right now please tell me", InterimAfter: 80 * time.Millisecond, InterimEvery: 80 * time.Millisecond}}
+	name := uniqueName("bench-state")
+	stop, err := startWorker(ctx, s, name, "It is noon in Paris, and the sun is out.", 2, st, onEvent)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := createRoom(ctx, s, name, name); err != nil {
+		return err
+	}
+	defer deleteRoom(s, name)
+	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", loopuser.WithDTX())
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	if err := waitAgent(ctx, u); err != nil {
+		return err
+	}
+	obs, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "observer")
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	time.Sleep(time.Second)
+	mu.Lock()
+	from := len(changes)
+	mu.Unlock()
+	for i := range *turns {
+		before := len(u.Heard())
+		u.Speak(2 * time.Second)
+		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.Heard()) > before })
+		if err == nil {
+			err = u.WaitFor(tctx, "the reply's end", func() bool { on, _ := u.Sounding(); return !on })
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("turn %d: %w", i, err)
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	cs := slices.Clone(changes[from:])
+	mu.Unlock()
+	seen := obs.AttributeChanges()
+	var delays []time.Duration
+	missed := 0
+	next := 0
+	for _, c := range cs {
+		found := false
+		for j := next; j < len(seen); j++ {
+			a := seen[j]
+			if a.Key == roomio.AttributeAgentState && a.Value == string(c.to) && !a.At.Before(c.at) {
+				d := a.At.Sub(c.at)
+				delays = append(delays, d)
+				fmt.Printf("-> %-9s reached the observer after %s\n", c.to, ms(d))
+				next, found = j+1, true
+				break
+			}
+		}
+		if !found {
+			missed++
+		}
+	}
+	fmt.Printf("\n%d state changes over %d turns (%d never seen): reached the observer p50 %s, p95 %s, max %s\n",
+		len(cs), *turns, missed, ms(percentile(delays, .5)), ms(percentile(delays, .95)), ms(percentile(delays, 1)))
+	return nil
 }
 
 // runWorker is the worker process of density.
