@@ -10,12 +10,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/livekit/protocol/auth"
+
+	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
 )
 
 const (
@@ -215,6 +219,33 @@ func TestWebServesThePage(t *testing.T) {
 		if w := serve(h, httptest.NewRequest(http.MethodGet, "http://"+testHost+path, nil)); w.Code == http.StatusOK {
 			t.Errorf("GET %s: served, want only the page's files", path)
 		}
+	}
+}
+
+// The page hears the agent (and the user) at the level the simulated
+// user does, so the page's latency and the demo's are one measure.
+func TestPageHearsAtTheSimulatedUsersLevel(t *testing.T) {
+	js, err := webFiles.ReadFile("web/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	constant := func(name string) float64 {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^const ` + name + ` = (-?[0-9.]+);`).FindSubmatch(js)
+		if m == nil {
+			t.Fatalf("app.js: no const %s", name)
+		}
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := constant("AUDIBLE_DBFS"); got != simuser.AudibleDBFS {
+		t.Errorf("app.js AUDIBLE_DBFS = %v, want simuser.AudibleDBFS, %v", got, simuser.AudibleDBFS)
+	}
+	if got := constant("WINDOW_SECONDS"); got != simuser.OnsetFrame.Seconds() {
+		t.Errorf("app.js WINDOW_SECONDS = %v, want simuser.OnsetFrame, %v", got, simuser.OnsetFrame)
 	}
 }
 

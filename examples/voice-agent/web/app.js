@@ -12,10 +12,13 @@ const TRANSCRIPTION_TOPIC = 'lk.transcription';
 const SEGMENT_ATTRIBUTE = 'lk.segment_id';
 const FINAL_ATTRIBUTE = 'lk.transcription_final';
 
-// Voice is 20 ms of audio whose RMS (full scale 1) is above VOICE_RMS,
-// -40 dBFS: well above DTX's comfort noise, well below speech.
+// Voice is heard in 20 ms of audio whose RMS reaches -50 dBFS: the level
+// at which the project's simulated user hears (internal/simuser's
+// AudibleDBFS; a test keeps the two equal). Flite's quiet lead-in sits
+// near -65 dBFS, speech above -30.
 const WINDOW_SECONDS = 0.02;
-const VOICE_RMS = 0.01;
+const AUDIBLE_DBFS = -50;
+const AUDIBLE_RMS = 10 ** (AUDIBLE_DBFS / 20);
 const TICK_MS = 10;
 
 const $ = (id) => document.getElementById(id);
@@ -184,13 +187,13 @@ function tick() {
   if (!audio || !audio.mic) return;
   const now = performance.now();
   const c = audio.clock;
-  if (audio.mic() > VOICE_RMS) {
+  if (audio.mic() >= AUDIBLE_RMS) {
     c.userVoiceAt = now;
     c.awaitingAnswer = true;
   }
   const level = audio.agent ? audio.agent() : 0;
   $('agent-level').style.width = `${Math.min(100, Math.round(level * 400))}%`;
-  const agentVoice = level > VOICE_RMS;
+  const agentVoice = level >= AUDIBLE_RMS;
   if (agentVoice && c.agentWasQuiet && c.awaitingAnswer && c.userVoiceAt < now) {
     addTurn(c.userVoiceAt, now);
     c.awaitingAnswer = false;
