@@ -91,8 +91,8 @@ func TestBurstOfOffersCannotOverAccept(t *testing.T) {
 }
 
 // Declining an offer for want of capacity may leave the room without an
-// agent: the worker says so at warn, with its load, where it used to log it
-// at info among routine lines.
+// agent: the worker says so at warn, naming the room and the job, with its
+// load, where it used to log it at info among routine lines.
 func TestCapacityDeclineIsLoggedAtWarn(t *testing.T) {
 	f := newFakeServer(t)
 	var logs lockedBuffer
@@ -111,8 +111,10 @@ func TestCapacityDeclineIsLoggedAtWarn(t *testing.T) {
 			line = l
 		}
 	}
-	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "reason=full") || !strings.Contains(line, "load=0.9") {
-		t.Errorf("decline logged as %q, want a WARN line with reason=full and load=0.9", line)
+	for _, want := range []string{"level=WARN", "reason=full", "load=0.9", "job_id=J", "room=room-J"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("decline logged as %q, want a WARN line naming the job, its room, the reason and the load (no %q)", line, want)
+		}
 	}
 }
 
