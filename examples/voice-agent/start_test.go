@@ -207,6 +207,36 @@ next:
 	return 0, false
 }
 
+// askAfterGreeting waits (up to a minute) for the agent's greeting to end,
+// then speaks question with Flite.
+func askAfterGreeting(ctx context.Context, u *simuser.User, question string) error {
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	greeted := func() bool {
+		for _, tr := range u.Transcripts() {
+			if !tr.OfUser && tr.Final {
+				return true
+			}
+		}
+		return false
+	}
+	if err := u.WaitFor(wctx, "the agent's greeting", func() bool {
+		return greeted() && u.AgentState() == "listening" && !u.Sounding()
+	}); err != nil {
+		return err
+	}
+	voice, err := flite.New()
+	if err != nil {
+		return err
+	}
+	pcm, err := voice.Synthesize(ctx, question)
+	if err != nil {
+		return err
+	}
+	_, err = u.Say(ctx, trimQuiet(pcm))
+	return err
+}
+
 // `start` serves its health check and Prometheus metrics while it runs: a
 // scrape during a live job (a simulated user asked a question aloud and
 // heard the answer) parses with the Prometheus text parser and shows the
@@ -276,31 +306,8 @@ func TestLiveStartServesHealthAndMetricsDuringAJob(t *testing.T) {
 			u.Close()
 		}
 	}()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	greeted := func() bool {
-		for _, tr := range u.Transcripts() {
-			if !tr.OfUser && tr.Final {
-				return true
-			}
-		}
-		return false
-	}
-	if err := u.WaitFor(wctx, "the agent's greeting", func() bool {
-		return greeted() && u.AgentState() == "listening" && !u.Sounding()
-	}); err != nil {
+	if err := askAfterGreeting(ctx, u, "What time is it in Tokyo?"); err != nil {
 		t.Fatalf("%v; log:\n%s", err, logs.String())
-	}
-	voice, err := flite.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm, err := voice.Synthesize(ctx, "What time is it in Tokyo?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := u.Say(ctx, trimQuiet(pcm)); err != nil {
-		t.Fatal(err)
 	}
 
 	// Scrape until the turn's metrics are in, then read everything from
