@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +11,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,53 +24,17 @@ import (
 
 	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
-	"github.com/livekit-go/agents/plugins/silero"
 )
-
-// syncBuffer is a bytes.Buffer the worker's logger and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // start runs as a worker on a real server (scripts/test.sh sets
 // LIVEKIT_TEST_URL): a room that dispatches it gets the agent, which greets
 // the user on lk.transcription with the local speech stack; SIGINT (the
 // context) drains it and it exits 0 with one status line for the job.
 func TestLiveStartCommand(t *testing.T) {
-	url := os.Getenv("LIVEKIT_TEST_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LIVEKIT_TEST_URL is not set: CI must run the end-to-end tests (scripts/test.sh)")
-		}
-		t.Skip("LIVEKIT_TEST_URL not set; scripts/test.sh starts a server and sets it")
-	}
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
-	key, secret := os.Getenv("LIVEKIT_TEST_API_KEY"), os.Getenv("LIVEKIT_TEST_API_SECRET")
+	url, key, secret := liveServer(t)
 	gw := httptest.NewServer(&recordingGateway{})
 	defer gw.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "voice-agent-start-" + hex.EncodeToString(b)
+	name := "voice-agent-start-" + randomSuffix()
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
