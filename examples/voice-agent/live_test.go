@@ -73,7 +73,10 @@ func closeIdleHTTP(t *testing.T) {
 }
 
 // proc is a process a test started; its output is kept, and it is killed
-// (if still running) when the test ends.
+// (if still running) when the test ends, or, should the test binary die
+// first (go test's -timeout panics, which runs no cleanup), when the test
+// binary does: a redis-server or livekit-server left behind would hold
+// the fixed ports of the next run.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
@@ -87,6 +90,7 @@ func startProc(t *testing.T, name string, env []string, bin string, args ...stri
 	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
