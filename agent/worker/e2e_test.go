@@ -325,6 +325,7 @@ func startHelper(t *testing.T, s *liveServer, tag, agentName string) *helperProc
 	cmd.Env = append(os.Environ(), helperEnv+"="+tag, "LKGO_WORKER_AGENT="+agentName,
 		"LIVEKIT_TEST_URL="+s.url, "LIVEKIT_TEST_API_KEY="+s.key, "LIVEKIT_TEST_API_SECRET="+s.secret)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary, cleanup or not
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func (p *privateServer) url() string { return fmt.Sprintf("ws://127.0.0.1:%d", p
 func (p *privateServer) start(t *testing.T) {
 	t.Helper()
 	p.cmd = exec.Command(p.bin, "--config", p.config)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary, cleanup or not
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
