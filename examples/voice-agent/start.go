@@ -15,7 +15,6 @@ import (
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/telemetry"
 	"github.com/livekit-go/agents/agent/worker"
-	"github.com/livekit-go/agents/session"
 )
 
 // defaultHTTPAddr is where start and dev serve the health check and the
@@ -162,13 +161,7 @@ func observeSessions(setup roomio.SetupFunc, sm *telemetry.SessionMetrics) roomi
 		if err != nil || spec == nil {
 			return spec, err
 		}
-		next := spec.OnEvent
-		spec.OnEvent = func(e session.Event) {
-			sm.Observe(e)
-			if next != nil {
-				next(e)
-			}
-		}
+		spec.OnEvent = sm.Chain(spec.OnEvent)
 		return spec, nil
 	}
 }
