@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -24,12 +23,18 @@ import (
 )
 
 // The cluster's fixed loopback ports: apart from the CI server's 7880-7882
-// that runs beside it.
+// that runs beside it. The keys are scripts/livekit-dev.yaml's.
 const (
 	clusterRedisAddr = "127.0.0.1:6391"
-	clusterKey       = "devkey"
-	clusterSecret    = "secret"
+	clusterKey       = devKey
+	clusterSecret    = devSecret
 )
+
+// devServerConfig is the repository's configuration of a loopback
+// livekit-server, which scripts/test.sh and scripts/run.sh start; tests
+// that run servers of their own start it with other ports
+// (livekit-server's flags override the file).
+const devServerConfig = "../../scripts/livekit-dev.yaml"
 
 // startRedis runs Debian's redis-server on clusterRedisAddr, in memory.
 func startRedis(t *testing.T) *proc {
@@ -63,35 +68,17 @@ type clusterNode struct {
 	proc *proc
 }
 
-// startNode runs a livekit-server node on its own loopback ports, sharing
-// the cluster's Redis and keys. Nodes on one host need distinct HTTP and
-// RTC ports; node_ip may be the same.
+// startNode runs a livekit-server node as scripts/livekit-dev.yaml
+// configures one (loopback only, the dev keys) on ports of its own, sharing
+// the cluster's Redis. Nodes on one host need distinct HTTP and RTC ports;
+// node_ip may be the same.
 func startNode(t *testing.T, name string, port, rtcTCP, rtcUDP int) *clusterNode {
 	t.Helper()
 	bin := needTool(t, "livekit-server", "scripts/setup.sh")
-	config := filepath.Join(t.TempDir(), "livekit.yaml")
-	yaml := fmt.Sprintf(`port: %d
-bind_addresses: ["127.0.0.1"]
-keys:
-  %s: %s
-redis:
-  address: %s
-rtc:
-  tcp_port: %d
-  udp_port: %d
-  node_ip: 127.0.0.1
-  use_external_ip: false
-  enable_loopback_candidate: true
-  interfaces:
-    includes: [lo]
-logging:
-  level: info
-`, port, clusterKey, clusterSecret, clusterRedisAddr, rtcTCP, rtcUDP)
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	n := &clusterNode{name: name, url: fmt.Sprintf("ws://127.0.0.1:%d", port)}
-	n.proc = startProc(t, "livekit-server "+name, os.Environ(), bin, "--config", config)
+	n.proc = startProc(t, "livekit-server "+name, os.Environ(), bin, "--config", devServerConfig,
+		"--port", fmt.Sprint(port), "--rtc.tcp_port", fmt.Sprint(rtcTCP), "--udp-port", fmt.Sprint(rtcUDP),
+		"--redis.address", clusterRedisAddr, "--logging.level", "info")
 	if !waitFor(30*time.Second, func() bool {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		if err != nil {
