@@ -145,6 +145,11 @@ func serveWorker(ctx context.Context, w *worker.Worker, dev bool, drain time.Dur
 }
 
 func stopped(err error, log *slog.Logger) int {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Two workers on one machine meet on the default 127.0.0.1:8081.
+		log.Error("worker stopped: its health and metrics address is taken: give it another with -http-addr, or none with -http-addr ''", "err", err)
+		return 1
+	}
 	if err != nil {
 		log.Error("worker stopped", "err", err)
 		return 1
