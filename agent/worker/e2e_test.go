@@ -122,7 +122,16 @@ func joinAndHold(ctx context.Context, job *Job) error {
 // startLiveWorker runs a worker against s until the test ends.
 func startLiveWorker(t *testing.T, s *liveServer, entry EntryPoint, opts ...Option) *Worker {
 	t.Helper()
-	base := []Option{WithLogger(quietLogger()), WithMaxJobs(20), WithLoadThreshold(1)}
+	// The worker's log is shown when the test fails: a room without an
+	// agent is otherwise a mystery (declined? assignment lost? join failed?).
+	var logs lockedBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker log:\n%s", logs.String())
+		}
+	})
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base := []Option{WithLogger(log), WithMaxJobs(20), WithLoadThreshold(1)}
 	w, err := New(s.url, s.key, s.secret, entry, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
