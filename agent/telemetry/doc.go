@@ -13,7 +13,8 @@
 // The latencies are the session's own (session.TurnMetrics, one
 // MetricsEvent per reply); a stage that did not run in a turn (no STT in
 // text mode) is not observed. One SessionMetrics serves every session of a
-// process: feed each session's events to Observe (a roomio.Spec's OnEvent).
+// process: feed each session's events to Observe, or make a session's
+// event handler sm.Chain(handler) (a roomio.Spec's OnEvent).
 //
 // The package is apart from agent/worker so that the worker, which knows
 // jobs and not sessions, imports neither the session nor this, and a

@@ -7,7 +7,6 @@ import (
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/telemetry"
 	"github.com/livekit-go/agents/agent/worker"
-	"github.com/livekit-go/agents/session"
 )
 
 // The sessions' metrics served at the worker's /metrics with its own: the
@@ -20,13 +19,7 @@ func Example() {
 		if err != nil {
 			return nil, err
 		}
-		next := spec.OnEvent
-		spec.OnEvent = func(e session.Event) {
-			sm.Observe(e)
-			if next != nil {
-				next(e)
-			}
-		}
+		spec.OnEvent = sm.Chain(spec.OnEvent)
 		return spec, nil
 	}
 	w, err := worker.New("ws://127.0.0.1:7880", "devkey", "secret", roomio.EntryPoint(observed),

@@ -97,6 +97,20 @@ func (m *SessionMetrics) Observe(e session.Event) {
 	}
 }
 
+// Chain returns an event handler that records each event (Observe), then
+// hands it to next when next is not nil: what a session's event handler (a
+// roomio.Spec's OnEvent) becomes so that its metrics are served,
+//
+//	spec.OnEvent = sm.Chain(spec.OnEvent)
+func (m *SessionMetrics) Chain(next func(session.Event)) func(session.Event) {
+	return func(e session.Event) {
+		m.Observe(e)
+		if next != nil {
+			next(e)
+		}
+	}
+}
+
 // observe records d, unless the stage did not run (zero) or the value is
 // not a duration (negative).
 func observe(h prometheus.Histogram, d time.Duration) {

@@ -79,3 +79,34 @@ func TestTwoSessionMetricsOnOneRegistryCollide(t *testing.T) {
 		t.Error("a second SessionMetrics registered beside the first: its series would collide")
 	}
 }
+
+// Chain records what it is handed and passes it on, to a handler or to
+// none.
+func TestChainObservesThenPassesOn(t *testing.T) {
+	m := NewSessionMetrics()
+	var got []session.Event
+	h := m.Chain(func(e session.Event) { got = append(got, e) })
+	e := session.MetricsEvent{Metrics: session.TurnMetrics{E2ELatency: time.Second}}
+	h(e)
+	m.Chain(nil)(e)
+	if len(got) != 1 {
+		t.Errorf("next got %d events, want 1", len(got))
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "lk_agents_turn_e2e_latency_seconds" {
+			if n := f.GetMetric()[0].GetHistogram().GetSampleCount(); n != 2 {
+				t.Errorf("e2e observations %d, want 2", n)
+			}
+			return
+		}
+	}
+	t.Error("no e2e histogram")
+}

@@ -91,8 +91,8 @@ func TestBurstOfOffersCannotOverAccept(t *testing.T) {
 }
 
 // Declining an offer for want of capacity may leave the room without an
-// agent: the worker says so at warn, with its load, where it used to log it
-// at info among routine lines.
+// agent: the worker says so at warn, naming the room and the job, with its
+// load, where it used to log it at info among routine lines.
 func TestCapacityDeclineIsLoggedAtWarn(t *testing.T) {
 	f := newFakeServer(t)
 	var logs lockedBuffer
@@ -111,8 +111,10 @@ func TestCapacityDeclineIsLoggedAtWarn(t *testing.T) {
 			line = l
 		}
 	}
-	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "reason=full") || !strings.Contains(line, "load=0.9") {
-		t.Errorf("decline logged as %q, want a WARN line with reason=full and load=0.9", line)
+	for _, want := range []string{"level=WARN", "reason=full", "load=0.9", "job_id=J", "room=room-J"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("decline logged as %q, want a WARN line naming the job, its room, the reason and the load (no %q)", line, want)
+		}
 	}
 }
 
@@ -172,18 +174,21 @@ func TestFinalStatusSentAfterReregistering(t *testing.T) {
 	}
 }
 
-// A job's reservation lasts until the load can show the job: for a CPU load,
-// a whole averaging window after it started (3 s); for a load function, one
-// status interval. Then the measure stands alone, and the cost of the next
-// jobs is the measured cost per job.
+// A job's reservation lasts until the load can show the job. The CPU
+// average (five samples, one each 0.5 s) takes a started job in one sample
+// at a time: the job counts whole until a whole sample taken after its
+// start is in (1 s), a fifth less with each sample after, and not at all
+// once the window holds only samples taken after it (3 s); then the
+// measure stands alone, and the cost of the next jobs is the measured cost
+// per job. A load function is called afresh before each offer and shows a
+// started job at once: only a job awaiting its assignment is reserved.
 func TestReservationHeldUntilTheLoadShowsTheJob(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		opts   []Option
-		settle time.Duration
+		name string
+		opts []Option
 	}{
-		{"load function", []Option{WithLoad(func() float64 { return 0 }), WithStatusInterval(2 * time.Second)}, 2 * time.Second},
-		{"cpu", nil, cpuSettle},
+		{"cpu", nil},
+		{"load function", []Option{WithLoad(func() float64 { return 0 })}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -205,12 +210,29 @@ func TestReservationHeldUntilTheLoadShowsTheJob(t *testing.T) {
 				}
 				w.mu.Lock()
 				w.lastLoad = 0.2
+				w.pending["a"] = make(chan *livekit.JobAssignment)
+				w.pending["b"] = make(chan *livekit.JobAssignment)
+				w.mu.Unlock()
+				check("two jobs accepted, awaiting assignment", 0.2+2*0.35, true)
+				w.mu.Lock()
+				delete(w.pending, "a")
+				delete(w.pending, "b")
 				w.jobs["a"] = &runningJob{started: time.Now()}
 				w.jobs["b"] = &runningJob{started: time.Now()}
 				w.mu.Unlock()
+				if tt.name == "load function" {
+					check("two jobs started: the function shows them", 0.2, false)
+					return
+				}
 				check("two jobs just started", 0.2+2*0.35, true)
-				time.Sleep(tt.settle - time.Millisecond)
-				check("just before the load shows them", 0.2+2*0.35, true)
+				time.Sleep(time.Second - time.Millisecond)
+				check("no whole sample after the start yet", 0.2+2*0.35, true)
+				time.Sleep(time.Millisecond)
+				check("one sample in", 0.2+2*0.35*4/5, true)
+				time.Sleep(time.Second)
+				check("three samples in", 0.2+2*0.35*2/5, false)
+				time.Sleep(cpuSettle - 2*time.Second - time.Millisecond)
+				check("four samples in", 0.2+2*0.35*1/5, false)
 				time.Sleep(time.Millisecond)
 				check("once it can show them, on the old measure", 0.2, false)
 				w.mu.Lock()
@@ -224,5 +246,66 @@ func TestReservationHeldUntilTheLoadShowsTheJob(t *testing.T) {
 				check("two more accepted", 0.8, true)
 			})
 		})
+	}
+}
+
+// On an idle 2-core machine, rooms that come one a second all get the
+// agent, as LiveKit Agents gives it to them (its reservation ends when the
+// job starts): each started job counts only for the part of its cost the
+// CPU average has not yet taken in. When a started job counted whole for
+// the 3 s window, the third room was declined at a load of 0 and got no
+// agent.
+func TestRoomsOneASecondOnAnIdleMachineAllTaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New("ws://127.0.0.1:1", "k", "s", func(ctx context.Context, job *Job) error { return nil },
+			WithLogger(quietLogger()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.cpus = 2
+		for i := range 8 {
+			w.mu.Lock()
+			w.lastLoad = 0 // idle: the jobs cost next to nothing
+			reason := w.refusalLocked(time.Now())
+			if reason == "" {
+				w.jobs[fmt.Sprint(i)] = &runningJob{started: time.Now()}
+			}
+			w.mu.Unlock()
+			if reason != "" {
+				t.Fatalf("room %d, a second after the one before, declined (%s) on an idle machine", i+1, reason)
+			}
+			time.Sleep(time.Second)
+		}
+	})
+}
+
+// A load function that counts the jobs (LiveKit's documented example of
+// one) is not charged twice for a job that started: with 2 of 10 running
+// the worker takes a third, where it used to add a reservation of 0.35 a
+// job on top of the function's 0.2 and decline.
+func TestJobCountingLoadFunctionNotCountedTwice(t *testing.T) {
+	f := newFakeServer(t)
+	hold := make(chan struct{})
+	defer close(hold)
+	var w *Worker
+	w = newTestWorker(t, f.url(), func(ctx context.Context, job *Job) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	}, WithLoad(func() float64 { return float64(w.ActiveJobs()) / 10 }))
+	w.cpus = 2
+	runWorker(t, w)
+	f.register(t)
+	for _, id := range []string{"J1", "J2"} {
+		f.startJob(t, id)
+	}
+	for w.ActiveJobs() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	f.offer("J3")
+	if !f.availability(t, "J3").GetAvailable() {
+		t.Error("declined a third job at 2 of 10 jobs running")
 	}
 }

@@ -21,8 +21,9 @@
 //     or ending a job changes them, and full at or above the threshold (0.7
 //     by default, as in LiveKit Agents). The load is by default the CPU its
 //     container uses against its quota, averaged over 2.5 s (load.go); each
-//     accepted job counts until its cost can show in that measure, so a burst
-//     of offers cannot all be accepted on one low reading (status.go);
+//     accepted job counts until its cost can show in that measure (with a
+//     load function of the user's, until it starts), so a burst of offers
+//     cannot all be accepted on one low reading (status.go);
 //   - pings the server and reconnects, with exponential backoff and jitter,
 //     when the connection drops or the server falls silent; running jobs go
 //     on meanwhile, and the statuses they could not report are sent after

@@ -260,12 +260,12 @@ func (c *cpuLoad) run(ctx context.Context, onError func(error)) {
 }
 
 // jobCostGuess is the load one job is assumed to add before any job's cost
-// has been measured, as LiveKit Agents assumes: the threshold shared by as
-// many jobs as the worker would keep processes warm for (the CPUs, at most
-// four).
+// has been measured, as LiveKit Agents' AgentServer assumes: the threshold
+// shared by as many jobs as the worker would keep processes warm for, one
+// a CPU (its num_idle_processes in production).
 func jobCostGuess(threshold, cpus float64) float64 {
-	n := min(math.Ceil(cpus), 4)
-	if n < 1 || math.IsNaN(n) {
+	n := math.Ceil(cpus)
+	if n < 1 || math.IsNaN(n) || math.IsInf(n, 0) {
 		n = 1
 	}
 	return threshold / n

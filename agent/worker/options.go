@@ -138,11 +138,14 @@ func WithRequestFunc(f RequestFunc) Option {
 }
 
 // WithLoad sets the load function, called every status interval and before
-// each offer is answered; it should return a value in [0, 1]. The default is jobs/max when WithMaxJobs is set,
-// and otherwise the CPU the worker's container uses against its CPU quota
-// (cgroup v2 or v1, else the machine's /proc/stat), sampled every 0.5 s and
-// averaged over 2.5 s, as LiveKit Agents measures it. Whatever the load
-// function, each accepted job counts at once (see WithLoadThreshold).
+// each offer is answered; it should return a value in [0, 1] that shows a
+// job from the moment the job starts (as LiveKit Agents expects of its
+// load_fnc): the worker reserves capacity for an accepted job only until it
+// starts. The default is jobs/max when WithMaxJobs is set, and otherwise
+// the CPU the worker's container uses against its CPU quota (cgroup v2 or
+// v1, else the machine's /proc/stat), sampled every 0.5 s and averaged over
+// 2.5 s, as LiveKit Agents measures it; that average takes a job in over
+// 3 s, and the reservation shrinks with it (see WithLoadThreshold).
 func WithLoad(f func() float64) Option {
 	return func(c *config) error {
 		if f == nil {
@@ -156,8 +159,9 @@ func WithLoad(f func() float64) Option {
 // WithLoadThreshold sets the load at or above which the worker reports itself
 // full and declines offers (default 0.7). Until a job's cost shows in the
 // measured load, the job counts as the measured cost of the running jobs
-// (or, before any, the threshold over the CPUs, at most four), so a burst of
-// offers cannot all be accepted on one low measure. Use math.Inf(1) to never
+// (or, before any, the threshold over the CPUs, as LiveKit Agents guesses
+// it), so a burst of offers cannot all be accepted on one low measure: a
+// cold worker on 2 CPUs takes 2 jobs of a burst. Use math.Inf(1) to never
 // be full by load (a development worker).
 //
 // livekit-server offers no job to a worker whose reported load is at or

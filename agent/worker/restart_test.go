@@ -6,20 +6,26 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 )
 
-// privateServer is a livekit-server of the test's own, on free loopback
-// ports, that the test may kill and start again.
+// privateServer is a livekit-server of the test's own, configured as
+// scripts/livekit-dev.yaml configures the one scripts/test.sh starts, on
+// free loopback ports, that the test may kill and start again.
 type privateServer struct {
-	bin, config string
-	port        int
-	cmd         *exec.Cmd
+	bin  string
+	args []string
+	port int
+	cmd  *exec.Cmd
 }
+
+// devServerConfig is the repository's configuration of a loopback
+// livekit-server; livekit-server's flags override its ports.
+const devServerConfig = "../../scripts/livekit-dev.yaml"
 
 func newPrivateServer(t *testing.T) *privateServer {
 	t.Helper()
@@ -31,27 +37,8 @@ func newPrivateServer(t *testing.T) *privateServer {
 		t.Skip("livekit-server not on PATH")
 	}
 	ports := freePorts(t)
-	config := filepath.Join(t.TempDir(), "livekit.yaml")
-	yaml := fmt.Sprintf(`port: %d
-bind_addresses: ["127.0.0.1"]
-development: true
-keys:
-  devkey: secret
-rtc:
-  tcp_port: %d
-  udp_port: %d
-  node_ip: 127.0.0.1
-  use_external_ip: false
-  enable_loopback_candidate: true
-  interfaces:
-    includes: [lo]
-logging:
-  level: warn
-`, ports[0], ports[1], ports[2])
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := &privateServer{bin: bin, config: config, port: ports[0]}
+	p := &privateServer{bin: bin, port: ports[0], args: []string{"--config", devServerConfig,
+		"--port", fmt.Sprint(ports[0]), "--rtc.tcp_port", fmt.Sprint(ports[1]), "--udp-port", fmt.Sprint(ports[2])}}
 	t.Cleanup(p.stop)
 	return p
 }
@@ -82,7 +69,8 @@ func (p *privateServer) url() string { return fmt.Sprintf("ws://127.0.0.1:%d", p
 
 func (p *privateServer) start(t *testing.T) {
 	t.Helper()
-	p.cmd = exec.Command(p.bin, "--config", p.config)
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary, cleanup or not
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -53,10 +53,11 @@ const (
 
 // effectiveLoadLocked is the load the worker decides and reports by: the
 // last measure plus a reservation for each job accepted whose cost the
-// measure cannot show yet (awaiting assignment, or started less than a
-// measuring window ago), as LiveKit Agents reserves a slot per accepted
-// job. A job's cost is the measured load over the jobs it covers, or
-// before any, jobCostGuess. A jobs/max load counts every job at once.
+// measure cannot show yet, as LiveKit Agents reserves a slot per accepted
+// job. A job awaiting its assignment counts whole; a running one for the
+// part of its cost the measure has not taken in (unmeasured). A job's cost
+// is the measured load over the jobs it covers, or before any,
+// jobCostGuess. A jobs/max load counts every job at once.
 func (w *Worker) effectiveLoadLocked(now time.Time) float64 {
 	if w.load == loadJobs {
 		return float64(len(w.jobs)+len(w.pending)) / float64(w.cfg.maxJobs)
@@ -65,10 +66,10 @@ func (w *Worker) effectiveLoadLocked(now time.Time) float64 {
 	if math.IsInf(w.cfg.loadThreshold, 1) {
 		return load
 	}
-	fresh, settled := len(w.pending), 0
+	fresh, settled := float64(len(w.pending)), 0
 	for _, rj := range w.jobs {
-		if now.Sub(rj.started) < w.settle {
-			fresh++
+		if u := w.unmeasured(now.Sub(rj.started)); u > 0 {
+			fresh += u
 		} else {
 			settled++
 		}
@@ -80,7 +81,30 @@ func (w *Worker) effectiveLoadLocked(now time.Time) float64 {
 	if settled > 0 && load > 0 {
 		cost = load / float64(settled)
 	}
-	return load + float64(fresh)*cost
+	return load + fresh*cost
+}
+
+// unmeasured is the share of a job's cost, started age ago, that the load
+// does not show yet. The CPU average takes a job in one sample at a time:
+// the job counts whole until a whole sample taken after its start is in
+// the average, then a fifth less with each sample, and not at all once the
+// window holds only samples taken after it started (cpuSettle). So a burst
+// is held to what the first guess allows, and rooms that keep coming at a
+// steady pace still find room (a reservation for the whole window declined
+// the third of rooms coming one a second on an idle machine). A load
+// function is called afresh before each offer and is taken to show a
+// started job at once, as LiveKit Agents takes it (its reservation ends
+// when the job starts): a function that counts the jobs is not charged
+// twice.
+func (w *Worker) unmeasured(age time.Duration) float64 {
+	if w.load != loadCPU {
+		return 0
+	}
+	in := (int(max(age, 0)/cpuSampleInterval) - 1) // whole samples after the start
+	if in >= cpuSamples {
+		return 0
+	}
+	return 1 - float64(max(in, 0))/cpuSamples
 }
 
 // sendStatus reports the worker's status and load; refresh measures the

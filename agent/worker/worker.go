@@ -31,7 +31,6 @@ type Worker struct {
 	load      loadKind
 	cpus      float64  // the CPUs the worker may use, for the first guess of a job's cost
 	cpu       *cpuLoad // the CPU sampler, when the load is the CPU's
-	settle    time.Duration
 	metrics   *workerMetrics
 	registry  *prometheus.Registry
 
@@ -112,11 +111,11 @@ func New(url, apiKey, apiSecret string, entry EntryPoint, opts ...Option) (*Work
 	}
 	switch {
 	case cfg.load != nil:
-		w.load, w.settle = loadUser, cfg.statusInterval
+		w.load = loadUser
 	case cfg.maxJobs > 0:
 		w.load = loadJobs
 	default:
-		w.load, w.settle = loadCPU, cpuSettle
+		w.load = loadCPU
 		w.cpu = newCPULoad(defaultCPUSource())
 	}
 	w.registry = prometheus.NewRegistry()

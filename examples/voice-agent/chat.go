@@ -16,15 +16,13 @@ import (
 func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "openai/gpt-4.1-mini", "LiveKit Inference model")
-	provider := fs.String("provider", "", "provider to ask the gateway for (X-LiveKit-Inference-Provider)")
-	options := fs.String("model-options", "", `model options as a JSON object with the reference's keys, e.g. {"temperature":0.7}`)
-	instructions := fs.String("instructions", "You are a helpful voice assistant.", "system instructions")
+	var af agentFlags
+	af.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
-	llm, err := chatLLM(*model, *provider, *options, stderr, getenv)
+	llm, err := chatLLM(af.model, af.provider, af.options, stderr, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "voice-agent: %v\n", err)
 		return 1
@@ -33,7 +31,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 	// The session's text mode keeps the conversation, runs the agent's
 	// tools and reports failed replies (chat_session.go).
-	return runChatSession(ctx, llm, *instructions, stdin, stdout, stderr)
+	return runChatSession(ctx, llm, af.instructions, stdin, stdout, stderr)
 }
 
 // agentLLM is the LLM the agent talks to: inference.LLM, at LiveKit

@@ -7,14 +7,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -23,152 +20,21 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
-
-	"github.com/livekit-go/agents/plugins/silero"
 )
 
 // The cluster's fixed loopback ports: apart from the CI server's 7880-7882
-// that runs beside it.
+// that runs beside it. The keys are scripts/livekit-dev.yaml's.
 const (
 	clusterRedisAddr = "127.0.0.1:6391"
-	clusterKey       = "devkey"
-	clusterSecret    = "secret"
+	clusterKey       = devKey
+	clusterSecret    = devSecret
 )
 
-// needTool returns the path of a program a test needs: it skips outside CI
-// when the program is missing, and fails in CI, where scripts/setup.sh
-// installs it.
-func needTool(t *testing.T, name, installedBy string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: CI must have it (%s)", name, installedBy)
-		}
-		t.Skipf("%s not found (%s installs it)", name, installedBy)
-	}
-	return p
-}
-
-// liveSpeech skips outside CI when the local speech stack is not installed
-// (the agent cannot start without its VAD), and fails in CI.
-func liveSpeech(t *testing.T) {
-	t.Helper()
-	v, err := silero.Load()
-	if err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	_ = v.Close()
-}
-
-// voiceAgentBinary builds this program with go build into the test's
-// temporary directory and returns its path (the build cache makes a second
-// build a link).
-func voiceAgentBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "voice-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// closeIdleHTTP closes, when the test ends, the keep-alive connections its
-// server API clients (http.DefaultTransport) leave open: they are not the
-// test's goroutines, but goleak would count them.
-func closeIdleHTTP(t *testing.T) {
-	t.Cleanup(func() {
-		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr.CloseIdleConnections()
-		}
-	})
-}
-
-// proc is a process a test started; its output is kept, and it is killed
-// (if still running) when the test ends.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when it exited
-	err  error         // its exit, once done
-}
-
-func startProc(t *testing.T, name string, env []string, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { // exits when the process does
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.stop(syscall.SIGKILL) })
-	return p
-}
-
-// stop sends sig unless the process has exited, and waits for it.
-func (p *proc) stop(sig syscall.Signal) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitLog waits until the process's output contains s.
-func (p *proc) waitLog(t *testing.T, s string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.out.String(), s) {
-		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("%s: no %q in its output (exited: %v):\n%s", p.name, s, p.exited(), tail(p.out.String(), 4000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
-}
-
-// waitFor polls cond every 100 ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(timeout); ; {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// devServerConfig is the repository's configuration of a loopback
+// livekit-server, which scripts/test.sh and scripts/run.sh start; tests
+// that run servers of their own start it with other ports
+// (livekit-server's flags override the file).
+const devServerConfig = "../../scripts/livekit-dev.yaml"
 
 // startRedis runs Debian's redis-server on clusterRedisAddr, in memory.
 func startRedis(t *testing.T) *proc {
@@ -202,35 +68,17 @@ type clusterNode struct {
 	proc *proc
 }
 
-// startNode runs a livekit-server node on its own loopback ports, sharing
-// the cluster's Redis and keys. Nodes on one host need distinct HTTP and
-// RTC ports; node_ip may be the same.
+// startNode runs a livekit-server node as scripts/livekit-dev.yaml
+// configures one (loopback only, the dev keys) on ports of its own, sharing
+// the cluster's Redis. Nodes on one host need distinct HTTP and RTC ports;
+// node_ip may be the same.
 func startNode(t *testing.T, name string, port, rtcTCP, rtcUDP int) *clusterNode {
 	t.Helper()
 	bin := needTool(t, "livekit-server", "scripts/setup.sh")
-	config := filepath.Join(t.TempDir(), "livekit.yaml")
-	yaml := fmt.Sprintf(`port: %d
-bind_addresses: ["127.0.0.1"]
-keys:
-  %s: %s
-redis:
-  address: %s
-rtc:
-  tcp_port: %d
-  udp_port: %d
-  node_ip: 127.0.0.1
-  use_external_ip: false
-  enable_loopback_candidate: true
-  interfaces:
-    includes: [lo]
-logging:
-  level: info
-`, port, clusterKey, clusterSecret, clusterRedisAddr, rtcTCP, rtcUDP)
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	n := &clusterNode{name: name, url: fmt.Sprintf("ws://127.0.0.1:%d", port)}
-	n.proc = startProc(t, "livekit-server "+name, os.Environ(), bin, "--config", config)
+	n.proc = startProc(t, "livekit-server "+name, os.Environ(), bin, "--config", devServerConfig,
+		"--port", fmt.Sprint(port), "--rtc.tcp_port", fmt.Sprint(rtcTCP), "--udp-port", fmt.Sprint(rtcUDP),
+		"--redis.address", clusterRedisAddr, "--logging.level", "info")
 	if !waitFor(30*time.Second, func() bool {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		if err != nil {

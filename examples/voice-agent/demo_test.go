@@ -2,39 +2,14 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
-	"github.com/livekit-go/agents/plugins/silero"
 )
-
-// liveServer returns the test server from scripts/test.sh, skipping
-// outside CI when there is none or the local speech stack is missing.
-func liveServer(t *testing.T) (url, key, secret string) {
-	t.Helper()
-	url = os.Getenv("LIVEKIT_TEST_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LIVEKIT_TEST_URL is not set: CI must run the end-to-end tests (scripts/test.sh)")
-		}
-		t.Skip("LIVEKIT_TEST_URL not set; scripts/test.sh starts a server and sets it")
-	}
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
-	return url, os.Getenv("LIVEKIT_TEST_API_KEY"), os.Getenv("LIVEKIT_TEST_API_SECRET")
-}
 
 // The demo end to end on a real server, with the local speech stack on
 // both sides and the model behind inference.LLM: the simulated user asks

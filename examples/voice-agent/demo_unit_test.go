@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/livekit-go/agents/plugins/inference"
-	"github.com/livekit-go/agents/plugins/silero"
 )
 
 func TestSpeechSelection(t *testing.T) {
@@ -89,14 +86,7 @@ func TestDemoFlags(t *testing.T) {
 // With no server at LIVEKIT_URL the demo says so and exits 1, having
 // stopped everything it started (goleak in TestMain).
 func TestDemoWithoutServer(t *testing.T) {
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
+	liveSpeech(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -116,14 +106,7 @@ func TestDemoWithoutServer(t *testing.T) {
 // The agent hears and speaks through LiveKit Inference on a LiveKit Cloud
 // project, through the local stand-ins elsewhere, and logs which.
 func TestLoadSpeechChoosesTheStack(t *testing.T) {
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
+	liveSpeech(t)
 	for _, tc := range []struct {
 		name, url, wantLog string
 		cloud              bool

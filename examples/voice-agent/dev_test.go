@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -161,6 +162,24 @@ func TestLiveDevBurstOnLoadedMachineAllGetAnAgent(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("dev did not stop after SIGINT; log:\n%s", tail(logs.String(), 4000))
+	}
+}
+
+// A second worker on the machine meets the first's health and metrics
+// address: the error says which flag moves it.
+func TestHTTPAddrTakenNamesTheFlag(t *testing.T) {
+	liveSpeech(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out syncBuffer
+	code := run(t.Context(), []string{"dev", "-http-addr", l.Addr().String()}, nil, &out, &out, envOf(map[string]string{
+		"LIVEKIT_URL": "ws://127.0.0.1:9", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s",
+	}))
+	if code != 1 || !strings.Contains(out.String(), "-http-addr") || !strings.Contains(out.String(), "address already in use") {
+		t.Errorf("exit %d, output:\n%s\nwant 1 and a line naming -http-addr", code, out.String())
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/telemetry"
 	"github.com/livekit-go/agents/agent/worker"
-	"github.com/livekit-go/agents/session"
 )
 
 // defaultHTTPAddr is where start and dev serve the health check and the
@@ -146,6 +145,11 @@ func serveWorker(ctx context.Context, w *worker.Worker, dev bool, drain time.Dur
 }
 
 func stopped(err error, log *slog.Logger) int {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Two workers on one machine meet on the default 127.0.0.1:8081.
+		log.Error("worker stopped: its health and metrics address is taken: give it another with -http-addr, or none with -http-addr ''", "err", err)
+		return 1
+	}
 	if err != nil {
 		log.Error("worker stopped", "err", err)
 		return 1
@@ -162,13 +166,7 @@ func observeSessions(setup roomio.SetupFunc, sm *telemetry.SessionMetrics) roomi
 		if err != nil || spec == nil {
 			return spec, err
 		}
-		next := spec.OnEvent
-		spec.OnEvent = func(e session.Event) {
-			sm.Observe(e)
-			if next != nil {
-				next(e)
-			}
-		}
+		spec.OnEvent = sm.Chain(spec.OnEvent)
 		return spec, nil
 	}
 }

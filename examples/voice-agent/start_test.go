@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +11,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,53 +24,17 @@ import (
 
 	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
-	"github.com/livekit-go/agents/plugins/silero"
 )
-
-// syncBuffer is a bytes.Buffer the worker's logger and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // start runs as a worker on a real server (scripts/test.sh sets
 // LIVEKIT_TEST_URL): a room that dispatches it gets the agent, which greets
 // the user on lk.transcription with the local speech stack; SIGINT (the
 // context) drains it and it exits 0 with one status line for the job.
 func TestLiveStartCommand(t *testing.T) {
-	url := os.Getenv("LIVEKIT_TEST_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LIVEKIT_TEST_URL is not set: CI must run the end-to-end tests (scripts/test.sh)")
-		}
-		t.Skip("LIVEKIT_TEST_URL not set; scripts/test.sh starts a server and sets it")
-	}
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
-	key, secret := os.Getenv("LIVEKIT_TEST_API_KEY"), os.Getenv("LIVEKIT_TEST_API_SECRET")
+	url, key, secret := liveServer(t)
 	gw := httptest.NewServer(&recordingGateway{})
 	defer gw.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "voice-agent-start-" + hex.EncodeToString(b)
+	name := "voice-agent-start-" + randomSuffix()
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -207,6 +167,36 @@ next:
 	return 0, false
 }
 
+// askAfterGreeting waits (up to a minute) for the agent's greeting to end,
+// then speaks question with Flite.
+func askAfterGreeting(ctx context.Context, u *simuser.User, question string) error {
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	greeted := func() bool {
+		for _, tr := range u.Transcripts() {
+			if !tr.OfUser && tr.Final {
+				return true
+			}
+		}
+		return false
+	}
+	if err := u.WaitFor(wctx, "the agent's greeting", func() bool {
+		return greeted() && u.AgentState() == "listening" && !u.Sounding()
+	}); err != nil {
+		return err
+	}
+	voice, err := flite.New()
+	if err != nil {
+		return err
+	}
+	pcm, err := voice.Synthesize(ctx, question)
+	if err != nil {
+		return err
+	}
+	_, err = u.Say(ctx, trimQuiet(pcm))
+	return err
+}
+
 // `start` serves its health check and Prometheus metrics while it runs: a
 // scrape during a live job (a simulated user asked a question aloud and
 // heard the answer) parses with the Prometheus text parser and shows the
@@ -276,31 +266,8 @@ func TestLiveStartServesHealthAndMetricsDuringAJob(t *testing.T) {
 			u.Close()
 		}
 	}()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	greeted := func() bool {
-		for _, tr := range u.Transcripts() {
-			if !tr.OfUser && tr.Final {
-				return true
-			}
-		}
-		return false
-	}
-	if err := u.WaitFor(wctx, "the agent's greeting", func() bool {
-		return greeted() && u.AgentState() == "listening" && !u.Sounding()
-	}); err != nil {
+	if err := askAfterGreeting(ctx, u, "What time is it in Tokyo?"); err != nil {
 		t.Fatalf("%v; log:\n%s", err, logs.String())
-	}
-	voice, err := flite.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm, err := voice.Synthesize(ctx, "What time is it in Tokyo?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := u.Say(ctx, trimQuiet(pcm)); err != nil {
-		t.Fatal(err)
 	}
 
 	// Scrape until the turn's metrics are in, then read everything from

@@ -23,18 +23,29 @@ import (
 	"github.com/livekit-go/agents/session"
 )
 
-// voiceFlags are the flags start and connect share.
-type voiceFlags struct {
+// agentFlags are the flags of the agent itself, its model and its
+// instructions: every command has them.
+type agentFlags struct {
 	model, provider, options, instructions string
-	identity                               string
-	logLevel, logFormat                    string
 }
 
-func (f *voiceFlags) register(fs *flag.FlagSet) {
+func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.model, "model", "openai/gpt-4.1-mini", "LiveKit Inference model")
 	fs.StringVar(&f.provider, "provider", "", "provider to ask the gateway for (X-LiveKit-Inference-Provider)")
 	fs.StringVar(&f.options, "model-options", "", `model options as a JSON object with the reference's keys, e.g. {"temperature":0.7}`)
 	fs.StringVar(&f.instructions, "instructions", "You are a helpful voice assistant. Keep answers short: they are spoken.", "system instructions")
+}
+
+// voiceFlags are the flags the commands that run the agent in a room
+// share (start, dev, connect, demo): the agent's, and the room's and log's.
+type voiceFlags struct {
+	agentFlags
+	identity            string
+	logLevel, logFormat string
+}
+
+func (f *voiceFlags) register(fs *flag.FlagSet) {
+	f.agentFlags.register(fs)
 	fs.StringVar(&f.identity, "user", "", "identity of the participant to listen to (default: the first one to join)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error: for the program, server-sdk-go and pion alike")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json (slog's handlers)")

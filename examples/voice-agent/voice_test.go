@@ -4,12 +4,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
-	"github.com/livekit-go/agents/plugins/silero"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -55,14 +53,7 @@ func speak(t *testing.T, tts session.TTS, text string) []int16 {
 // (loadSpeech) trims to the 10 ms before the sound, so the first 20 ms
 // frame a user hears is the first or second, not the tenth.
 func TestAgentVoiceStartsAtItsFirstSound(t *testing.T) {
-	if v, err := silero.Load(); err != nil {
-		if errors.Is(err, silero.ErrNotInstalled) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	} else {
-		_ = v.Close()
-	}
+	liveSpeech(t)
 	sp, err := loadSpeech(envOf(nil), discardLog())
 	if err != nil {
 		t.Fatal(err)
