@@ -38,31 +38,27 @@ func newPrivateServer(t *testing.T) *privateServer {
 	}
 	ports := freePorts(t)
 	p := &privateServer{bin: bin, port: ports[0], args: []string{"--config", devServerConfig,
-		"--port", fmt.Sprint(ports[0]), "--rtc.tcp_port", fmt.Sprint(ports[1]), "--udp-port", fmt.Sprint(ports[2])}}
+		"--port", fmt.Sprint(ports[0]), "--udp-port", fmt.Sprint(ports[1])}}
 	t.Cleanup(p.stop)
 	return p
 }
 
-// freePorts returns a free TCP port for HTTP, one for RTC over TCP, and a free
-// UDP port.
-func freePorts(t *testing.T) [3]int {
+// freePorts returns a free TCP port for HTTP and a free UDP port for media
+// (the configuration has no RTC-over-TCP port: livekit-server would bind it
+// on every interface).
+func freePorts(t *testing.T) [2]int {
 	t.Helper()
-	var ports [3]int
-	for i := range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer l.Close()
 	u, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	ports[2] = u.LocalAddr().(*net.UDPAddr).Port
-	return ports
+	return [2]int{l.Addr().(*net.TCPAddr).Port, u.LocalAddr().(*net.UDPAddr).Port}
 }
 
 func (p *privateServer) url() string { return fmt.Sprintf("ws://127.0.0.1:%d", p.port) }

@@ -72,12 +72,12 @@ type clusterNode struct {
 // configures one (loopback only, the dev keys) on ports of its own, sharing
 // the cluster's Redis. Nodes on one host need distinct HTTP and RTC ports;
 // node_ip may be the same.
-func startNode(t *testing.T, name string, port, rtcTCP, rtcUDP int) *clusterNode {
+func startNode(t *testing.T, name string, port, rtcUDP int) *clusterNode {
 	t.Helper()
 	bin := needTool(t, "livekit-server", "scripts/setup.sh")
 	n := &clusterNode{name: name, url: fmt.Sprintf("ws://127.0.0.1:%d", port)}
 	n.proc = startProc(t, "livekit-server "+name, os.Environ(), bin, "--config", devServerConfig,
-		"--port", fmt.Sprint(port), "--rtc.tcp_port", fmt.Sprint(rtcTCP), "--udp-port", fmt.Sprint(rtcUDP),
+		"--port", fmt.Sprint(port), "--udp-port", fmt.Sprint(rtcUDP),
 		"--redis.address", clusterRedisAddr, "--logging.level", "info")
 	if !waitFor(30*time.Second, func() bool {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
@@ -147,7 +147,7 @@ func TestClusterDispatch(t *testing.T) {
 	closeIdleHTTP(t)
 
 	startRedis(t)
-	nodes := []*clusterNode{startNode(t, "A", 7930, 7931, 7932), startNode(t, "B", 7940, 7941, 7942)}
+	nodes := []*clusterNode{startNode(t, "A", 7930, 7932), startNode(t, "B", 7940, 7942)}
 	clients := map[string]*lksdk.RoomServiceClient{}
 	for _, n := range nodes {
 		clients[n.name] = lksdk.NewRoomServiceClient(n.url, clusterKey, clusterSecret)
