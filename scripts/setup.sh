@@ -58,31 +58,26 @@ setup_room_io() {
 }
 
 # The local speech stack (plugins/flite, plugins/pocketsphinx, plugins/silero):
-# Debian packages for the cgo engines, and the Silero VAD model and ONNX
-# Runtime library from npm into $cache/silero. Exports ONNXRUNTIME_LIB for
-# plugins/silero, which also finds it there without; the model is embedded
-# in plugins/silero (the same file), so SILERO_VAD_MODEL is left unset and
-# programs run on what they carry.
-SILERO_NPM_PACKAGE=@livekit/agents-plugin-silero@1.9.0
+# Debian packages for the cgo engines, and the ONNX Runtime library from npm
+# into $cache/silero. Exports ONNXRUNTIME_LIB for plugins/silero, which also
+# finds it there without; the Silero model is embedded in plugins/silero.
 ONNXRUNTIME_NPM_PACKAGE=onnxruntime-node@1.30.0
 
 setup_local_speech() {
   local cache=$1 dir="$1/silero"
   setup_apt flite flite1-dev pocketsphinx pocketsphinx-en-us libpocketsphinx-dev pkg-config gcc libc6-dev
   mkdir -p "$dir"
-  local model="$dir/silero_vad.onnx" lib="$dir/libonnxruntime.so.1"
-  if [ ! -s "$model" ] || [ ! -s "$lib" ] || [ "$(cat "$dir/.version" 2>/dev/null)" != "$SILERO_NPM_PACKAGE $ONNXRUNTIME_NPM_PACKAGE" ]; then
+  local lib="$dir/libonnxruntime.so.1"
+  if [ ! -s "$lib" ] || [ "$(cat "$dir/.version" 2>/dev/null)" != "$ONNXRUNTIME_NPM_PACKAGE" ]; then
     command -v npm >/dev/null 2>&1 || setup_apt npm
-    echo "== npm pack $SILERO_NPM_PACKAGE $ONNXRUNTIME_NPM_PACKAGE"
+    echo "== npm pack $ONNXRUNTIME_NPM_PACKAGE"
     local tmp
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "$SILERO_NPM_PACKAGE" "$ONNXRUNTIME_NPM_PACKAGE" >/dev/null) || { rm -rf "$tmp"; return 1; }
-    tar -xzf "$tmp"/livekit-agents-plugin-silero-*.tgz -C "$tmp" package/src/silero_vad.onnx
-    mv "$tmp/package/src/silero_vad.onnx" "$model"
+    (cd "$tmp" && npm pack --silent "$ONNXRUNTIME_NPM_PACKAGE" >/dev/null) || { rm -rf "$tmp"; return 1; }
     tar -xzf "$tmp"/onnxruntime-node-*.tgz -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
     mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$lib"
     rm -rf "$tmp"
-    echo "$SILERO_NPM_PACKAGE $ONNXRUNTIME_NPM_PACKAGE" >"$dir/.version"
+    echo "$ONNXRUNTIME_NPM_PACKAGE" >"$dir/.version"
   fi
   export ONNXRUNTIME_LIB="$lib"
 }
