@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,6 +221,9 @@ func TestLiveWebPageInChromium(t *testing.T) {
 	cmd := exec.CommandContext(bctx, "node", filepath.Join("testdata", "browser.cjs"), page, wav, shot,
 		fmt.Sprint(len(webQuestions)), fmt.Sprint((webLeadIn + time.Duration(len(webQuestions))*(webAnswerQuiet+5*time.Second)).Milliseconds()))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nodeModules, "CHROMIUM="+chromium)
+	// node dies with the test binary even when a -timeout panic skips the
+	// cleanup, as every process the package's tests start does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
