@@ -21,9 +21,24 @@
 // positions, the window's probability, and the segment's audio with the
 // prefix padding (500 ms) before it.
 //
+// The probability stays high for 60 to 200 ms after the voice stops, so
+// the silence that ends speech ([Event.SpeechEnd], from which the minimum
+// silence is counted, as in LiveKit's plugin) begins that much after the
+// user's last sound. An end of speech also says where the voice really
+// ended ([Event.VoiceEnd]): the end of the last 10 ms of the speech's last
+// 320 ms whose RMS reaches -36 dBFS (or comes within 20 dB of the speech's
+// loudest 10 ms, for a quieter voice). On flite speech, spoken or through
+// Opus, it lies within 20 ms of the end of the last 20 ms frame above -36
+// dBFS; SpeechEnd lies 70 to 210 ms after it. The event fires when it did
+// before: only the position it reports moved.
+//
 // *VAD also implements session.VAD: [VAD.Stream] resamples room audio to
-// 16 kHz mono and reports start and end of speech, with the moment speech
-// really ended for endpointing.
+// 16 kHz mono and reports start and end of speech. The end's SpeechEndedAt
+// is the moment the voice ended on the user's timeline: the capture time
+// of that sample when the frames carry one (session.AudioFrame's
+// CapturedAt, which a room's input sets), else the time it was pushed,
+// less the audio after it. The session measures endpointing and its
+// latency metrics from it.
 //
 // Everything C is freed by Close: a Detector's tensors, the VAD's session,
 // and the runtime once the last of them is closed.

@@ -1,6 +1,31 @@
 package silero
 
-import "time"
+import (
+	"math"
+	"time"
+)
+
+// Where the voice ends. Silero's probability stays high for 60 to 200 ms
+// after the voice stops (the model's context, then the smoothing and the
+// deactivation threshold), so the silence that ends speech begins that
+// much after the last sound the user made. The end of the voice is taken
+// from the audio's level instead: the end of the last 10 ms block, among
+// those Silero called speech in the last voiceLookback before its end,
+// whose RMS reaches voiceLevel, or, for a voice too quiet for that, comes
+// within voiceRange of the speech's loudest block. When no block in that
+// stretch does (quiet speech throughout it, or noise as loud as the
+// voice), the end stays where Silero put it.
+const (
+	voiceBlock = SampleRate / 100 // samples: 10 ms
+	// voiceLevel is -36 dBFS, the level above which the rest of this
+	// repository counts a frame as voice (the user's end of voice in the
+	// live tests and roombench). Speech from a browser microphone sits
+	// near -20 to -30 dBFS; noise-suppressed room noise below -50.
+	voiceLevel = 500.0
+	// voiceRange is 20 dB, as an amplitude ratio.
+	voiceRange    = 10.0
+	voiceLookback = 320 * time.Millisecond
+)
 
 // segmenter turns per-window probabilities into start and end of speech,
 // with the rules of LiveKit's Silero plugin: a window is speech when its
@@ -23,6 +48,16 @@ type segmenter struct {
 
 	buf      []int16 // padding + speech audio
 	bufStart int64   // sample index of buf[0]
+
+	// The level of the audio in 10 ms blocks from position 0 on: levels
+	// holds the RMS of the complete blocks from levelsFrom (a block
+	// index) on, as far back as an end of voice may lie.
+	blockSum   float64 // squares of the block being filled
+	levels     []float64
+	levelsFrom int64
+	keepBlocks int64
+	peak       float64 // loudest block of the current speech
+	lookback   int64   // samples
 }
 
 func toSamples(d time.Duration) int64 { return int64(d) * SampleRate / int64(time.Second) }
@@ -35,6 +70,10 @@ func newSegmenter(c *config) segmenter {
 		minSilence: toSamples(c.minSilence),
 		pad:        toSamples(c.prefixPad),
 		maxBuf:     toSamples(c.maxBuffered),
+		lookback:   toSamples(voiceLookback),
+		// An end is found at most min silence (and a window) after the
+		// silence began, and looks back from there.
+		keepBlocks: (toSamples(c.minSilence)+toSamples(voiceLookback)+2*WindowSize)/voiceBlock + 2,
 	}
 }
 
@@ -49,6 +88,7 @@ func (s *segmenter) window(win []int16, raw float64, evs []Event) (out []Event) 
 	p := s.filtered
 	n := int64(len(win))
 	winStart := s.pos
+	loudest := s.measure(win, winStart)
 	s.pos += n
 	s.keep(win, winStart)
 
@@ -59,7 +99,9 @@ func (s *segmenter) window(win []int16, raw float64, evs []Event) (out []Event) 
 	if p >= s.act || (s.speaking && p > s.deact) {
 		if s.speechRun == 0 && !s.speaking { // a pause inside speech keeps its start
 			s.start = winStart
+			s.peak = 0
 		}
+		s.peak = max(s.peak, loudest)
 		s.speechRun += n
 		s.silRun = 0
 		if !s.speaking && s.speechRun >= s.minSpeech {
@@ -93,14 +135,57 @@ func (s *segmenter) finish(evs []Event) []Event {
 
 func (s *segmenter) end(evs []Event, p float64) []Event {
 	s.speaking = false
+	end := s.pos - s.silRun
 	evs = append(evs, Event{
 		Type: EndOfSpeech, At: s.pos, Probability: p,
-		SpeechStart: s.start, SpeechEnd: s.pos - s.silRun, Speaking: false,
+		SpeechStart: s.start, SpeechEnd: end, VoiceEnd: s.voiceEnd(end), Speaking: false,
 		Audio: clone(s.buf), AudioStart: s.bufStart,
 	})
 	s.trimToPadding()
 	return evs
 }
+
+// measure adds the window win, which starts at sample at, to the block
+// levels, and returns the loudest block it completed.
+func (s *segmenter) measure(win []int16, at int64) float64 {
+	var loudest float64
+	for i, v := range win {
+		x := float64(v)
+		s.blockSum += x * x
+		if (at+int64(i)+1)%voiceBlock != 0 {
+			continue
+		}
+		rms := math.Sqrt(s.blockSum / voiceBlock)
+		s.blockSum = 0
+		s.levels = append(s.levels, rms)
+		loudest = max(loudest, rms)
+	}
+	if drop := int64(len(s.levels)) - s.keepBlocks; drop > 0 {
+		s.levels = append(s.levels[:0], s.levels[drop:]...)
+		s.levelsFrom += drop
+	}
+	return loudest
+}
+
+// voiceEnd returns where the voice of the speech ending at end (the start
+// of the silence that ended it) really stopped: see voiceLevel.
+func (s *segmenter) voiceEnd(end int64) int64 {
+	level := min(voiceLevel, s.peak/voiceRange)
+	from := max(end-s.lookback, s.start)
+	for b := (end-1)/voiceBlock - s.levelsFrom; b >= 0 && b < int64(len(s.levels)); b-- {
+		blockEnd := (s.levelsFrom + b + 1) * voiceBlock
+		if blockEnd <= from {
+			break
+		}
+		if s.levels[b] >= level && level > 0 {
+			return min(blockEnd, end)
+		}
+	}
+	return end
+}
+
+// oldest is the earliest position an event may still point at.
+func (s *segmenter) oldest() int64 { return s.pos - s.silRun - s.lookback - WindowSize }
 
 // keep appends a window to the audio buffer, up to padding + max buffered.
 func (s *segmenter) keep(win []int16, at int64) {

@@ -180,8 +180,16 @@ type Event struct {
 	// Set for StartOfSpeech and EndOfSpeech.
 	SpeechStart int64
 	// SpeechEnd, for EndOfSpeech, is where the silence that ended speech
-	// began.
+	// began: where the smoothed probability fell below the deactivation
+	// threshold, 60 to 200 ms after the voice's last sound. The minimum
+	// silence is counted from it, as in LiveKit's plugin.
 	SpeechEnd int64
+	// VoiceEnd, for EndOfSpeech, is where the voice really stopped: the
+	// end of the last 10 ms block of the speech's last 320 ms loud enough
+	// to be voice (-36 dBFS RMS, or within 20 dB of the speech's loudest
+	// block when that is quieter); SpeechEnd when none is. Never after
+	// SpeechEnd. This is the moment the user stopped speaking.
+	VoiceEnd int64
 	// Speaking reports whether the detector is in speech after this event.
 	Speaking bool
 	// Audio holds, for StartOfSpeech, the speech so far with up to the
