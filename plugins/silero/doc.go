@@ -25,11 +25,15 @@
 // the silence that ends speech ([Event.SpeechEnd], from which the minimum
 // silence is counted, as in LiveKit's plugin) begins that much after the
 // user's last sound. An end of speech also says where the voice really
-// ended ([Event.VoiceEnd]): the end of the last 10 ms of the speech's last
-// 320 ms whose RMS reaches -36 dBFS (or comes within 20 dB of the speech's
-// loudest 10 ms, for a quieter voice). On flite speech, spoken or through
-// Opus, it lies within 20 ms of the end of the last 20 ms frame above -36
-// dBFS; SpeechEnd lies 70 to 210 ms after it. The event fires when it did
+// ended ([Event.VoiceEnd]): the end of the last 20 ms block (cut from the
+// start of each Push: a room's packets) of the speech's last 320 ms whose
+// RMS reaches -36 dBFS (or comes within 20 dB of the speech's loudest
+// block, for a quieter voice). On 20 flite sentences it is exactly the end
+// of the last 20 ms frame above -36 dBFS; through Opus the median is the
+// same and most lie within 20 ms, but a sentence whose last sound hovers
+// at -36 dBFS can land 60 to 180 ms off either way (Opus moves its level
+// across the threshold, as it would the user's own measure). SpeechEnd
+// lies 70 to 210 ms after the voice's end. The event fires when it did
 // before: only the position it reports moved.
 //
 // *VAD also implements session.VAD: [VAD.Stream] resamples room audio to

@@ -9,14 +9,20 @@ import (
 // after the voice stops (the model's context, then the smoothing and the
 // deactivation threshold), so the silence that ends speech begins that
 // much after the last sound the user made. The end of the voice is taken
-// from the audio's level instead: the end of the last 10 ms block, among
-// those Silero called speech in the last voiceLookback before its end,
-// whose RMS reaches voiceLevel, or, for a voice too quiet for that, comes
-// within voiceRange of the speech's loudest block. When no block in that
-// stretch does (quiet speech throughout it, or noise as loud as the
-// voice), the end stays where Silero put it.
+// from the audio's level instead: the end of the last block, among those
+// Silero called speech in the last voiceLookback before its end, whose
+// RMS reaches voiceLevel, or, for a voice too quiet for that, comes within
+// voiceRange of the speech's loudest block. When no block in that stretch
+// does (quiet speech throughout it, or noise as loud as the voice), the
+// end stays where Silero put it.
+//
+// Blocks are the audio as it was pushed, cut into 20 ms from the start of
+// each push: a room's input pushes one decoded packet at a time, so a
+// block is one 20 ms frame of the sender, the unit the user's own end of
+// voice is measured in. A block ends at a push's end once it holds 10 ms.
 const (
-	voiceBlock = SampleRate / 100 // samples: 10 ms
+	voiceBlock    = SampleRate / 50  // samples: 20 ms
+	minVoiceBlock = SampleRate / 100 // 10 ms
 	// voiceLevel is -36 dBFS, the level above which the rest of this
 	// repository counts a frame as voice (the user's end of voice in the
 	// live tests and roombench). Speech from a browser microphone sits
@@ -49,15 +55,21 @@ type segmenter struct {
 	buf      []int16 // padding + speech audio
 	bufStart int64   // sample index of buf[0]
 
-	// The level of the audio in 10 ms blocks from position 0 on: levels
-	// holds the RMS of the complete blocks from levelsFrom (a block
-	// index) on, as far back as an end of voice may lie.
-	blockSum   float64 // squares of the block being filled
-	levels     []float64
-	levelsFrom int64
-	keepBlocks int64
+	// The level of the audio, in blocks as far back as an end of voice
+	// may lie; the block being filled holds the squares of its samples
+	// from blockStart to pushed.
+	levels     []level
+	blockSum   float64
+	blockStart int64
+	pushed     int64
 	peak       float64 // loudest block of the current speech
 	lookback   int64   // samples
+}
+
+// level is the RMS of the audio from start to end (sample positions).
+type level struct {
+	start, end int64
+	rms        float64
 }
 
 func toSamples(d time.Duration) int64 { return int64(d) * SampleRate / int64(time.Second) }
@@ -71,9 +83,6 @@ func newSegmenter(c *config) segmenter {
 		pad:        toSamples(c.prefixPad),
 		maxBuf:     toSamples(c.maxBuffered),
 		lookback:   toSamples(voiceLookback),
-		// An end is found at most min silence (and a window) after the
-		// silence began, and looks back from there.
-		keepBlocks: (toSamples(c.minSilence)+toSamples(voiceLookback)+2*WindowSize)/voiceBlock + 2,
 	}
 }
 
@@ -88,9 +97,9 @@ func (s *segmenter) window(win []int16, raw float64, evs []Event) (out []Event) 
 	p := s.filtered
 	n := int64(len(win))
 	winStart := s.pos
-	loudest := s.measure(win, winStart)
 	s.pos += n
 	s.keep(win, winStart)
+	loudest := s.loudest(winStart, s.pos)
 
 	evs = append(evs, Event{Type: Inference, At: s.pos, Probability: p})
 	inf := len(evs) - 1
@@ -145,40 +154,57 @@ func (s *segmenter) end(evs []Event, p float64) []Event {
 	return evs
 }
 
-// measure adds the window win, which starts at sample at, to the block
-// levels, and returns the loudest block it completed.
-func (s *segmenter) measure(win []int16, at int64) float64 {
-	var loudest float64
-	for i, v := range win {
+// measure takes the level of pcm, pushed after everything measured
+// before, in blocks (see voiceBlock), before its windows are scored.
+func (s *segmenter) measure(pcm []int16) {
+	for _, v := range pcm {
 		x := float64(v)
 		s.blockSum += x * x
-		if (at+int64(i)+1)%voiceBlock != 0 {
-			continue
+		s.pushed++
+		if s.pushed-s.blockStart == voiceBlock {
+			s.closeBlock()
 		}
-		rms := math.Sqrt(s.blockSum / voiceBlock)
-		s.blockSum = 0
-		s.levels = append(s.levels, rms)
-		loudest = max(loudest, rms)
 	}
-	if drop := int64(len(s.levels)) - s.keepBlocks; drop > 0 {
+	if s.pushed-s.blockStart >= minVoiceBlock {
+		s.closeBlock()
+	}
+	// Keep what an end of voice may still look at.
+	oldest := s.oldest()
+	drop := 0
+	for drop < len(s.levels) && s.levels[drop].end <= oldest {
+		drop++
+	}
+	if drop > 0 {
 		s.levels = append(s.levels[:0], s.levels[drop:]...)
-		s.levelsFrom += drop
 	}
-	return loudest
+}
+
+func (s *segmenter) closeBlock() {
+	n := s.pushed - s.blockStart
+	s.levels = append(s.levels, level{s.blockStart, s.pushed, math.Sqrt(s.blockSum / float64(n))})
+	s.blockSum, s.blockStart = 0, s.pushed
+}
+
+// loudest returns the loudest block that ends in (from, to].
+func (s *segmenter) loudest(from, to int64) float64 {
+	var rms float64
+	for i := len(s.levels) - 1; i >= 0 && s.levels[i].end > from; i-- {
+		if s.levels[i].end <= to {
+			rms = max(rms, s.levels[i].rms)
+		}
+	}
+	return rms
 }
 
 // voiceEnd returns where the voice of the speech ending at end (the start
 // of the silence that ended it) really stopped: see voiceLevel.
 func (s *segmenter) voiceEnd(end int64) int64 {
-	level := min(voiceLevel, s.peak/voiceRange)
+	threshold := min(voiceLevel, s.peak/voiceRange)
 	from := max(end-s.lookback, s.start)
-	for b := (end-1)/voiceBlock - s.levelsFrom; b >= 0 && b < int64(len(s.levels)); b-- {
-		blockEnd := (s.levelsFrom + b + 1) * voiceBlock
-		if blockEnd <= from {
-			break
-		}
-		if s.levels[b] >= level && level > 0 {
-			return min(blockEnd, end)
+	for i := len(s.levels) - 1; i >= 0 && s.levels[i].end > from; i-- {
+		b := s.levels[i]
+		if b.start < end && b.rms >= threshold && threshold > 0 {
+			return min(b.end, end)
 		}
 	}
 	return end

@@ -171,10 +171,11 @@ func TestSegmenterPaddingAndCap(t *testing.T) {
 	}
 }
 
-// The end of the voice is the end of the last 10 ms loud enough to be
+// The end of the voice is the end of the last block loud enough to be
 // voice among the speech's last 320 ms, not where the probability fell
 // (Silero's stays high after the voice stops). Windows here are 32 ms of
-// a constant level (RMS) with a made-up probability.
+// a constant level (RMS) with a made-up probability, each pushed alone:
+// blocks of 20 and 12 ms.
 func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
 	const W = WindowSize
 	type win struct {
@@ -182,9 +183,6 @@ func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
 		prob float64
 		n    int
 	}
-	// The end of the 10 ms block (counted from the first sample) that
-	// holds sample n-1.
-	block := func(n int64) int64 { return (n + voiceBlock - 1) / voiceBlock * voiceBlock }
 	for _, tc := range []struct {
 		name string
 		wins []win
@@ -192,12 +190,12 @@ func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
 	}{
 		// Loud to the end of window 12, the probability high 3 windows
 		// more: the voice ends with the loud audio.
-		{"hangover", []win{{0, 0, 2}, {3000, 1, 10}, {10, 1, 3}, {0, 0, 20}}, block(12 * W)},
-		// A voice that ends inside a window ends at the 10 ms block that
-		// holds its last loud sample.
-		{"inside a window", []win{{0, 0, 2}, {3000, 1, 10}, {-1, 1, 1}, {10, 1, 2}, {0, 0, 20}}, block(12*W + 250)},
+		{"hangover", []win{{0, 0, 2}, {3000, 1, 10}, {10, 1, 3}, {0, 0, 20}}, 12 * W},
+		// A voice that ends inside a window ends with the block that
+		// holds its last loud sample (the window's first 20 ms).
+		{"inside a window", []win{{0, 0, 2}, {3000, 1, 10}, {-1, 1, 1}, {10, 1, 2}, {0, 0, 20}}, 12*W + voiceBlock},
 		// A quiet voice (-40 dBFS) counts from 20 dB under its loudest.
-		{"quiet voice", []win{{0, 0, 2}, {330, 1, 10}, {10, 1, 3}, {0, 0, 20}}, block(12 * W)},
+		{"quiet voice", []win{{0, 0, 2}, {330, 1, 10}, {10, 1, 3}, {0, 0, 20}}, 12 * W},
 		// Speech that goes on quietly for longer than the look-back
 		// (a soft tail Silero still calls speech) keeps Silero's end.
 		{"long quiet tail", []win{{0, 0, 2}, {3000, 1, 10}, {100, 1, 12}, {0, 0, 20}}, 24 * W},
@@ -224,6 +222,7 @@ func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
 						}
 						pcm[i] = v
 					}
+					s.measure(pcm)
 					s.filtered, s.primed = w.prob, true
 					evs = s.window(pcm, w.prob, evs)
 				}
