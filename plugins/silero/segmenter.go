@@ -210,8 +210,15 @@ func (s *segmenter) voiceEnd(end int64) int64 {
 	return end
 }
 
-// oldest is the earliest position an event may still point at.
-func (s *segmenter) oldest() int64 { return s.pos - s.silRun - s.lookback - WindowSize }
+// oldest is the earliest position an end of voice may still lie at: in
+// speech, the look-back from the silence that may end it (or the speech's
+// start); out of it, the start of the speech that may begin.
+func (s *segmenter) oldest() int64 {
+	if s.speaking {
+		return max(s.start, s.pos-s.silRun-s.lookback) - voiceBlock
+	}
+	return s.pos - s.speechRun - voiceBlock
+}
 
 // keep appends a window to the audio buffer, up to padding + max buffered.
 func (s *segmenter) keep(win []int16, at int64) {

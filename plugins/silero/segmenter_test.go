@@ -242,3 +242,23 @@ func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
 		})
 	}
 }
+
+// What the segmenter keeps to find the end of the voice stays bounded
+// however long the silence or the speech: ten minutes of each keep no
+// more blocks than the look-back and the minimum silence hold.
+func TestSegmenterKeepsLevelsBounded(t *testing.T) {
+	cfg := defaultConfig()
+	s := newSegmenter(&cfg)
+	win := make([]int16, WindowSize)
+	bound := int((voiceLookback+cfg.minSilence)/(10*time.Millisecond)) + 8 // blocks of 10 to 20 ms
+	for _, p := range []float64{0, 1} {
+		for range 10 * 60 * SampleRate / WindowSize {
+			s.measure(win)
+			s.filtered, s.primed = p, true
+			s.window(win, p, nil)
+			if n := len(s.levels); n > bound {
+				t.Fatalf("probability %v: %d blocks kept at %v, want at most %d", p, n, Pos(s.pos), bound)
+			}
+		}
+	}
+}
