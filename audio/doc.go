@@ -12,4 +12,11 @@
 // silence and is heard as the agent's latency, so each stream drops the
 // near-silence before its first sound, bounded, and passes everything after
 // it untouched.
+//
+// Frames may carry the time they were captured at (session.AudioFrame's
+// CapturedAt). Whatever here cuts or converts a frame carries that time
+// forward: [MonoResampler.PushFrame] gives its output the time of the input
+// sample its first sample stands for, and a frame trimmed at its start
+// starts later by what was cut. [SampleClock] answers, for a detector that
+// counts samples, when the sample at a position was captured.
 package audio

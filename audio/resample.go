@@ -28,16 +28,40 @@ func NewMonoResampler(to int) *MonoResampler { return &MonoResampler{to: to} }
 // frame at another rate, or one whose fields disagree with its data, is an
 // error naming what was wrong.
 func (r *MonoResampler) Push(f session.AudioFrame) ([]int16, error) {
+	pcm, _, err := r.push(f)
+	return pcm, err
+}
+
+// PushFrame converts one frame as Push does and returns the result as a
+// mono frame at the target rate. Its CapturedAt is the capture time of its
+// first sample: output sample j stands for the input sample j*from/to of
+// the stream, which may lie in an earlier frame (a group begun there, or
+// the interpolation's left neighbour). Zero when f's is zero.
+func (r *MonoResampler) PushFrame(f session.AudioFrame) (session.AudioFrame, error) {
+	pcm, lead, err := r.push(f)
+	if err != nil {
+		return session.AudioFrame{}, err
+	}
+	return session.AudioFrame{
+		Data: pcm, SampleRate: r.to, NumChannels: 1, SamplesPerChannel: len(pcm),
+		CapturedAt: f.SampleTime(lead),
+	}, nil
+}
+
+// push converts f and returns, with the samples, the index in f (per
+// channel; negative: in an earlier frame) of the input sample its first
+// output sample stands for.
+func (r *MonoResampler) push(f session.AudioFrame) ([]int16, int, error) {
 	if r.to <= 0 {
-		return nil, fmt.Errorf("audio: resampler target rate %d Hz: must be positive", r.to)
+		return nil, 0, fmt.Errorf("audio: resampler target rate %d Hz: must be positive", r.to)
 	}
 	ch := max(f.NumChannels, 1)
 	n := f.SamplesPerChannel
 	if f.SampleRate <= 0 || n < 0 || len(f.Data) < n*ch {
-		return nil, fmt.Errorf("audio: malformed frame: rate %d Hz, %d samples x %d channels, %d values", f.SampleRate, n, ch, len(f.Data))
+		return nil, 0, fmt.Errorf("audio: malformed frame: rate %d Hz, %d samples x %d channels, %d values", f.SampleRate, n, ch, len(f.Data))
 	}
 	if r.rate != 0 && r.rate != f.SampleRate {
-		return nil, fmt.Errorf("audio: sample rate changed from %d to %d Hz", r.rate, f.SampleRate)
+		return nil, 0, fmt.Errorf("audio: sample rate changed from %d to %d Hz", r.rate, f.SampleRate)
 	}
 	r.rate = f.SampleRate
 	mono := make([]int32, n)
@@ -54,9 +78,10 @@ func (r *MonoResampler) Push(f session.AudioFrame) ([]int16, error) {
 		for i, s := range mono {
 			out[i] = int16(s)
 		}
-		return out, nil
+		return out, 0, nil
 	case f.SampleRate%r.to == 0:
 		k := f.SampleRate / r.to
+		lead := -len(r.group) // the first output's group began in the last frame
 		out := make([]int16, 0, n/k+1)
 		for _, s := range mono {
 			r.group = append(r.group, s)
@@ -69,9 +94,10 @@ func (r *MonoResampler) Push(f session.AudioFrame) ([]int16, error) {
 				r.group = r.group[:0]
 			}
 		}
-		return out, nil
+		return out, lead, nil
 	}
 	step := float64(f.SampleRate) / float64(r.to)
+	lead := int(math.Round(r.pos))
 	var out []int16
 	// Positions are relative to this frame; -1 is the previous frame's last
 	// sample.
@@ -89,5 +115,5 @@ func (r *MonoResampler) Push(f session.AudioFrame) ([]int16, error) {
 		r.pos -= float64(n)
 		r.last = float64(mono[n-1])
 	}
-	return out, nil
+	return out, lead, nil
 }

@@ -243,10 +243,12 @@ func firstSound(f session.AudioFrame, threshold float64) int {
 	return -1
 }
 
-// slice returns samples [from, to) per channel of f, sharing its data.
+// slice returns samples [from, to) per channel of f, sharing its data;
+// its capture time is that of sample from.
 func slice(f session.AudioFrame, from, to int) session.AudioFrame {
 	ch := max(f.NumChannels, 1)
 	f.Data = f.Data[from*ch : to*ch : to*ch]
 	f.SamplesPerChannel = to - from
+	f.CapturedAt = f.SampleTime(from)
 	return f
 }

@@ -13,6 +13,27 @@ type AudioFrame struct {
 	SampleRate        int
 	NumChannels       int
 	SamplesPerChannel int
+	// CapturedAt is when the frame's first sample was spoken at its
+	// source, on this machine's wall clock; zero when unknown. An input
+	// that knows sets it: a room's input sets the time each sample stands
+	// for on the user's timeline (the arrival of the audio less its
+	// length, carried across the silence it fills in for packets a DTX
+	// sender never sent), also for silence filled in later than that
+	// time. Code that cuts, converts or mixes frames carries it forward
+	// ([AudioFrame.SampleTime] of the first sample kept). A [VAD] places
+	// the end of speech on it, so endpointing and the latency metrics
+	// count from when the user stopped, not from when the audio was read.
+	CapturedAt time.Time
+}
+
+// SampleTime is the capture time of sample i (per channel) of the frame:
+// CapturedAt moved by i samples (i may be negative or past the end); zero
+// when CapturedAt is.
+func (f AudioFrame) SampleTime(i int) time.Time {
+	if f.CapturedAt.IsZero() || f.SampleRate <= 0 {
+		return time.Time{}
+	}
+	return f.CapturedAt.Add(time.Duration(i) * time.Second / time.Duration(f.SampleRate))
 }
 
 // Duration is how long the frame plays; zero for an empty or malformed frame.

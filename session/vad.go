@@ -42,9 +42,13 @@ type VADEvent struct {
 	// SpeechDuration is how long the current speech has lasted (at start
 	// of speech: how much speech it took to decide).
 	SpeechDuration time.Duration
-	// SpeechEndedAt is, for VADEndOfSpeech, the moment speech stopped (not
-	// the moment the silence was long enough to say so). Endpointing delays
-	// are measured from it. Zero means "now".
+	// SpeechEndedAt is, for VADEndOfSpeech, the moment the user's voice
+	// stopped (not the moment the silence was long enough to say so), on
+	// the user's timeline: from the [AudioFrame.CapturedAt] of the audio
+	// when the frames carry it, else estimated from the time the audio was
+	// pushed. The endpointing delay and the turn's end of utterance and
+	// e2e metrics are measured from it. Zero means "now"; a time after now
+	// is taken as now.
 	SpeechEndedAt time.Time
 }
 

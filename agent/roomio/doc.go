@@ -13,7 +13,10 @@
 // or no packets in silence, a muted or unpublished microphone sends none,
 // and the session's VAD and endpointing count samples, so every gap (a
 // timestamp jump, or no packet for longer than a frame and a margin)
-// becomes silence of its length at its place.
+// becomes silence of its length at its place. Each frame's CapturedAt is
+// the time its first sample was spoken (RTP time on a clock set by the
+// soonest packet arrivals), the filled silence included, so the VAD and
+// the latency metrics work on the user's timeline.
 //
 // [Room.IO] gives the session its audio input, its audio output (a
 // session.PausableAudioOutput and session.PlaybackPositioner: a feeder

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 
+	"github.com/livekit-go/agents/audio"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -99,7 +100,7 @@ func newAudioInputWith(rate int, newDec func(rate int) (packetDecoder, error)) *
 	}
 	// Decode at the input rate when Opus can; otherwise at 48 kHz and
 	// convert: by FIR for rates dividing it, by the media SDK's resampler
-	// for the rest.
+	// for the rest. Each frame keeps the time its first sample stands for.
 	decRate := rate
 	emit := in.write
 	switch {
@@ -107,11 +108,19 @@ func newAudioInputWith(rate int, newDec func(rate int) (packetDecoder, error)) *
 	case opusRate%rate == 0:
 		decRate = opusRate
 		down := newDownsampler(opusRate / rate)
-		emit = func(pcm []int16) { in.write(down.process(pcm)) }
+		emit = func(pcm []int16, at time.Time) {
+			first := down.firstOut()
+			in.write(down.process(pcm), at.Add(samplesDur(first, opusRate)))
+		}
 	default:
 		decRate = opusRate
-		w := media.ResampleWriter(inputWriter{in}, opusRate)
-		emit = func(pcm []int16) { _ = w.WriteSample(pcm) }
+		iw := &inputWriter{in: in, clock: audio.NewSampleClock(opusRate)}
+		w := media.ResampleWriter(iw, opusRate)
+		emit = func(pcm []int16, at time.Time) {
+			iw.clock.Mark(iw.in48, at)
+			iw.in48 += int64(len(pcm))
+			_ = w.WriteSample(pcm)
+		}
 	}
 	tl := newTimeline(decRate, func() (packetDecoder, error) { return newDec(decRate) }, emit)
 	in.wg.Add(1)
@@ -122,13 +131,28 @@ func newAudioInputWith(rate int, newDec func(rate int) (packetDecoder, error)) *
 	return in
 }
 
-// inputWriter is the input as a media.PCM16Writer at its rate.
-type inputWriter struct{ in *audioInput }
+// inputWriter is the input as a media.PCM16Writer at its rate, behind
+// the media SDK's resampler from 48 kHz. The resampler holds samples back
+// but keeps the stream's time: output sample m stands for input sample
+// m*48000/rate, whose capture time the clock remembers.
+type inputWriter struct {
+	in    *audioInput
+	clock *audio.SampleClock // at 48 kHz, by input position
+	in48  int64              // samples written to the resampler
+	out   int64              // samples it gave back
+}
 
-func (w inputWriter) WriteSample(s media.PCM16Sample) error { w.in.write(s); return nil }
-func (w inputWriter) SampleRate() int                       { return w.in.rate }
-func (w inputWriter) Close() error                          { return nil }
-func (w inputWriter) String() string                        { return fmt.Sprintf("roomio input (%d Hz)", w.in.rate) }
+func (w *inputWriter) WriteSample(s media.PCM16Sample) error {
+	pos := w.out * opusRate / int64(w.in.rate)
+	at, _ := w.clock.At(pos)
+	w.clock.Forget(pos)
+	w.out += int64(len(s))
+	w.in.write(s, at)
+	return nil
+}
+func (w *inputWriter) SampleRate() int { return w.in.rate }
+func (w *inputWriter) Close() error    { return nil }
+func (w *inputWriter) String() string  { return fmt.Sprintf("roomio input (%d Hz)", w.in.rate) }
 
 // listen makes src, the track with this id, the user's microphone; a
 // track listened to before is ignored from now on.
@@ -230,8 +254,9 @@ func (in *audioInput) run(tl *timeline) {
 	}
 }
 
-// write copies s into a frame and queues it without blocking.
-func (in *audioInput) write(s []int16) {
+// write copies s, whose first sample stands for the wall time at, into a
+// frame and queues it without blocking.
+func (in *audioInput) write(s []int16, at time.Time) {
 	if len(s) == 0 {
 		return
 	}
@@ -242,7 +267,7 @@ func (in *audioInput) write(s []int16) {
 	}
 	data := make([]int16, len(s))
 	copy(data, s)
-	f := session.AudioFrame{Data: data, SampleRate: in.rate, NumChannels: 1, SamplesPerChannel: len(data)}
+	f := session.AudioFrame{Data: data, SampleRate: in.rate, NumChannels: 1, SamplesPerChannel: len(data), CapturedAt: at}
 	for {
 		select {
 		case in.frames <- f:

@@ -3,6 +3,7 @@ package roomio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+
+	"github.com/livekit-go/agents/session"
 )
 
 // fakeTrack is a subscribed track: the test sends its packets.
@@ -184,4 +187,144 @@ func TestInputCloseEndsReads(t *testing.T) {
 		in.shutdown()
 		in.shutdown()
 	})
+}
+
+// Every frame the session reads carries the time it stands for on the
+// user's timeline: the silence before the track, the voice (its arrival
+// less its length), and the silence filled in for a DTX gap, which is
+// read a margin after its time, all follow on without a hole or an
+// overlap from the session's first read.
+func TestInputFramesCarryTheTimeTheyStandFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := newFakeInput()
+		ctx, cancel := context.WithCancel(t.Context())
+		type got struct {
+			f      session.AudioFrame
+			readAt time.Time
+		}
+		var mu sync.Mutex
+		var frames []got
+		done := make(chan struct{})
+		t0 := time.Now()
+		go func() { // exits when ctx is cancelled
+			defer close(done)
+			for {
+				f, err := in.RecvFrame(ctx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				frames = append(frames, got{f, time.Now()})
+				mu.Unlock()
+			}
+		}()
+		time.Sleep(100 * time.Millisecond) // no track yet
+		tr := newFakeTrack()
+		in.listen("TR_1", tr)
+		seq, ts := uint16(1), uint32(0)
+		var arrivals []time.Time
+		send := func() {
+			tr.pkts <- &rtp.Packet{Header: rtp.Header{SSRC: 3, SequenceNumber: seq, Timestamp: ts}, Payload: []byte{1, 20}}
+			arrivals = append(arrivals, time.Now())
+			seq++
+			ts += ms20
+		}
+		for range 10 {
+			time.Sleep(20 * time.Millisecond)
+			send()
+		}
+		time.Sleep(time.Second) // DTX: nothing sent for 980 ms
+		ts += 49 * ms20
+		send()
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
+
+		next := t0
+		voice := 0
+		for i, g := range frames {
+			f := g.f
+			if !f.CapturedAt.Equal(next) {
+				t.Fatalf("frame %d stands for t0%+v, want t0%+v (the end of the one before)", i, f.CapturedAt.Sub(t0), next.Sub(t0))
+			}
+			next = f.CapturedAt.Add(f.Duration())
+			if f.Data[0] != 0 {
+				if want := arrivals[voice].Add(-20 * time.Millisecond); !f.CapturedAt.Equal(want) {
+					t.Errorf("voice frame %d stands for t0%+v, want its arrival less 20 ms, t0%+v", voice, f.CapturedAt.Sub(t0), want.Sub(t0))
+				}
+				voice++
+			} else if g.readAt.Before(next.Add(minMargin)) {
+				t.Errorf("silence frame %d (t0%+v) read at t0%+v, before its time and the margin passed", i, f.CapturedAt.Sub(t0), g.readAt.Sub(t0))
+			}
+		}
+		if voice != 11 || next.Before(arrivals[10]) {
+			t.Errorf("%d voice frames, the stamps reach t0%+v: want 11, past the last arrival t0%+v", voice, next.Sub(t0), arrivals[10].Sub(t0))
+		}
+		tr.end()
+		in.shutdown()
+	})
+}
+
+// At rates Opus cannot decode to, the input converts from 48 kHz (by FIR,
+// or the media SDK's soxr) and the frames still say when their samples
+// were spoken: the onset of the voice is stamped where it was sent,
+// whatever the converter's delay (the FIR's 0.6 ms at 9.6 kHz, a frame
+// held back by the SDK's writer).
+func TestInputConvertedRatesKeepTheTime(t *testing.T) {
+	for _, rate := range []int{9600, 44100} {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				in := newAudioInputWith(rate, func(r int) (packetDecoder, error) { return fakeDecoder{r}, nil })
+				ctx, cancel := context.WithCancel(t.Context())
+				onset := make(chan time.Time, 1)
+				done := make(chan struct{})
+				go func() { // exits when ctx is cancelled
+					defer close(done)
+					for {
+						f, err := in.RecvFrame(ctx)
+						if err != nil {
+							return
+						}
+						for i, v := range f.Data {
+							if v >= 2500 {
+								select {
+								case onset <- f.SampleTime(i):
+								default:
+								}
+								break
+							}
+						}
+					}
+				}()
+				tr := newFakeTrack()
+				in.listen("TR_1", tr)
+				var loudFrom time.Time
+				for i := range 30 {
+					time.Sleep(20 * time.Millisecond)
+					level := byte(0)
+					if i >= 15 {
+						level = 50 // 5000
+					}
+					tr.pkts <- &rtp.Packet{Header: rtp.Header{SSRC: 3, SequenceNumber: uint16(i), Timestamp: uint32(i * ms20)}, Payload: []byte{level, 20}}
+					if i == 15 {
+						loudFrom = time.Now().Add(-20 * time.Millisecond)
+					}
+				}
+				synctest.Wait()
+				cancel()
+				<-done
+				select {
+				case got := <-onset:
+					if d := got.Sub(loudFrom); d.Abs() > 250*time.Microsecond {
+						t.Errorf("the voice's onset stamped %v off when it was sent (want within 250 µs)", d)
+					}
+				default:
+					t.Error("the voice never came through")
+				}
+				tr.end()
+				in.shutdown()
+			})
+		})
+	}
 }

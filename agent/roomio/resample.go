@@ -63,6 +63,13 @@ func newDownsampler(k int) *downsampler {
 	return &downsampler{k: k, taps: t, hist: make([]float64, len(t))}
 }
 
+// firstOut is the index, in the next input, of the sample that the next
+// output sample stands for: where its phase completes, less the filter's
+// delay (half its length, linear phase). Negative: an earlier input.
+func (d *downsampler) firstOut() int {
+	return d.k - 1 - d.phase - (len(d.taps)-1)/2
+}
+
 func (d *downsampler) process(in []int16) []int16 {
 	out := make([]int16, 0, len(in)/d.k+1)
 	n := len(d.hist)

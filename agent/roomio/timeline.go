@@ -69,11 +69,18 @@ type timelineStats struct {
 // goroutine: packet for each RTP packet (with its arrival time), fill when
 // deadline passes, end when the track is gone, start when the session
 // first reads. It is not safe for concurrent use.
+//
+// Each piece of audio it emits comes with the wall time its first sample
+// stands for on the user's timeline (session.AudioFrame's CapturedAt): a
+// packet's RTP time on the stream's capture clock, and the silence and
+// concealment in its place at the time they fill, though they are emitted
+// a margin later. Without a stream, silence stands for the time it is
+// emitted for.
 type timeline struct {
 	rate   int   // output rate (an Opus decoding rate)
 	tick   int64 // RTP ticks per output sample
 	newDec func() (packetDecoder, error)
-	emit   func(pcm []int16)
+	emit   func(pcm []int16, at time.Time)
 
 	started bool
 	covered time.Time  // without a stream: the wall time the output reaches
@@ -96,6 +103,14 @@ type rtpStream struct {
 	// at anchorAt and ended at RTP time anchorTS.
 	anchorAt time.Time
 	anchorTS int64
+	// The capture clock of the stream: RTP time capTS was spoken at capAt,
+	// taking the least transport delay seen as zero. Jitter only ever
+	// delays packets, so the soonest arrivals tell when the audio was
+	// spoken: a packet arriving sooner than the clock predicts anchors it,
+	// a later one moves it by 1/captureCreep of its lateness (a sender
+	// whose clock runs slow is followed; one late packet barely counts).
+	capAt    time.Time
+	capTS    int64
 	pktTicks int64 // length of the last packet
 	held     []heldPacket
 }
@@ -107,7 +122,7 @@ type heldPacket struct {
 	at      time.Time
 }
 
-func newTimeline(rate int, newDec func() (packetDecoder, error), emit func([]int16)) *timeline {
+func newTimeline(rate int, newDec func() (packetDecoder, error), emit func(pcm []int16, at time.Time)) *timeline {
 	return &timeline{
 		rate: rate, tick: int64(rtpRate / rate), newDec: newDec, emit: emit,
 		pcm: make([]int16, rate*120/1000), quiet: make([]int16, durSamples(fillFrame, rate)),
@@ -116,6 +131,10 @@ func newTimeline(rate int, newDec func() (packetDecoder, error), emit func([]int
 
 func durSamples(d time.Duration, rate int) int {
 	return int(int64(d) * int64(rate) / int64(time.Second))
+}
+
+func samplesDur(n, rate int) time.Duration {
+	return time.Duration(n) * time.Second / time.Duration(rate)
 }
 
 // maxTicks bounds the RTP spans converted to durations (a year): a
@@ -132,6 +151,27 @@ func durTicks(d time.Duration) int64 { return int64(d) * rtpRate / int64(time.Se
 // wall is when RTP time ts is due at the receiver, by the last anchor.
 func (s *rtpStream) wall(ts int64) time.Time { return s.anchorAt.Add(ticksDur(ts - s.anchorTS)) }
 
+// captureCreep: a packet later than the capture clock predicts moves the
+// clock by its lateness divided by this (about 5 s to follow a lasting
+// change at 50 packets a second).
+const captureCreep = 256
+
+// captured is when RTP time ts was spoken, by the capture clock.
+func (s *rtpStream) captured(ts int64) time.Time { return s.capAt.Add(ticksDur(ts - s.capTS)) }
+
+// follow sets the capture clock by a packet that arrived at at and whose
+// audio ends at RTP time end. A packet more than maxBurst off the clock
+// (timestamps that jumped) anchors it anew.
+func (s *rtpStream) follow(at time.Time, end int64) {
+	late := at.Sub(s.captured(end))
+	switch {
+	case s.capAt.IsZero() || late <= 0 || late > maxBurst:
+		s.capAt, s.capTS = at, end
+	default:
+		s.capAt = s.capAt.Add(late / captureCreep)
+	}
+}
+
 func (s *rtpStream) unwrap(ts uint32) int64 {
 	s.tsExt += int64(int32(ts - uint32(s.tsExt)))
 	return s.tsExt
@@ -144,6 +184,16 @@ func (t *timeline) margin() time.Duration { return min(max(3*t.jitter, minMargin
 func (t *timeline) outputEnd() time.Time {
 	if t.s != nil {
 		return t.s.wall(t.s.nextTS)
+	}
+	return t.covered
+}
+
+// stampEnd is the time the next sample emitted stands for, if it follows
+// on: on the stream's capture clock, or, without a stream, the wall time
+// the output reaches.
+func (t *timeline) stampEnd() time.Time {
+	if t.s != nil {
+		return t.s.captured(t.s.nextTS)
 	}
 	return t.covered
 }
@@ -199,7 +249,7 @@ func (t *timeline) fill(now time.Time) {
 			return
 		}
 		if t.s == nil {
-			t.silence(durTicks(fillFrame))
+			t.silence(t.covered, durTicks(fillFrame))
 			t.covered = t.covered.Add(fillFrame)
 			continue
 		}
@@ -207,7 +257,7 @@ func (t *timeline) fill(now time.Time) {
 			t.release(true)
 			continue
 		}
-		t.silence(t.s.pktTicks)
+		t.silence(t.stampEnd(), t.s.pktTicks)
 		t.s.nextTS += t.s.pktTicks
 	}
 }
@@ -222,14 +272,15 @@ func (t *timeline) end() {
 	t.s = nil
 }
 
-// silence emits ticks of RTP time as zeros, in frames of at most
-// fillFrame.
-func (t *timeline) silence(ticks int64) {
+// silence emits ticks of RTP time as zeros standing for the time from
+// at, in frames of at most fillFrame.
+func (t *timeline) silence(at time.Time, ticks int64) {
 	n := int(ticks / t.tick)
 	t.stats.silence += ticksDur(int64(n) * t.tick)
 	for n > 0 {
 		k := min(n, len(t.quiet))
-		t.emit(t.quiet[:k])
+		t.emit(t.quiet[:k], at)
+		at = at.Add(samplesDur(k, t.rate))
 		n -= k
 	}
 }
@@ -278,7 +329,7 @@ func (t *timeline) restart(at time.Time, p *rtp.Packet) {
 		t.stats.bad++
 		return
 	}
-	end := t.outputEnd()
+	end, from := t.outputEnd(), t.stampEnd()
 	if t.s != nil {
 		t.stats.restarts++
 	}
@@ -287,7 +338,7 @@ func (t *timeline) restart(at time.Time, p *rtp.Packet) {
 	pkt := int64(n) * t.tick
 	if t.started {
 		if gap := at.Add(-ticksDur(pkt)).Sub(end); gap > 0 {
-			t.silence(durTicks(min(gap, maxBurst)))
+			t.silence(from, durTicks(min(gap, maxBurst)))
 		}
 	}
 	t.emitPacket(at, p.SequenceNumber, ts, n)
@@ -313,7 +364,7 @@ func (t *timeline) inOrder(at time.Time, seq uint16, ts int64, payload []byte) {
 		if gap > wallGap+durTicks(maxMargin) {
 			gap = max(wallGap, 0)
 		}
-		t.silence(min(gap, durTicks(maxBurst)))
+		t.silence(t.stampEnd(), min(gap, durTicks(maxBurst)))
 	} else if gap < 0 {
 		t.stats.stretch++ // its time was filled already; heard late rather than never
 	}
@@ -324,10 +375,12 @@ func (t *timeline) inOrder(at time.Time, seq uint16, ts int64, payload []byte) {
 }
 
 // emitPacket emits the n samples decoded from the packet (seq, ts) that
-// arrived at at, and anchors the stream's clock on it.
+// arrived at at, stamped by the capture clock it updates, and anchors the
+// stream's wall clock on it.
 func (t *timeline) emitPacket(at time.Time, seq uint16, ts int64, n int) {
 	s := t.s
-	t.emit(t.pcm[:n])
+	s.follow(at, ts+int64(n)*t.tick)
+	t.emit(t.pcm[:n], s.captured(ts))
 	t.stats.packets++
 	s.pktTicks = int64(n) * t.tick
 	s.anchorAt, s.anchorTS = at, ts+s.pktTicks
@@ -377,7 +430,14 @@ func (t *timeline) release(force bool) {
 		case d > 1:
 			t.stats.lost += int64(d - 1)
 			if gap := h.ts - s.nextTS; gap > 0 {
-				t.conceal(min(gap, durTicks(maxBurst)))
+				// As in inOrder: the RTP time says how long the loss
+				// was, unless it ran ahead of the wall clock (h's
+				// arrival less a packet), which then does.
+				wallGap := durTicks(h.at.Add(-ticksDur(s.pktTicks)).Sub(s.wall(s.nextTS)))
+				if gap > wallGap+durTicks(maxMargin) {
+					gap = max(wallGap, 0)
+				}
+				t.conceal(t.stampEnd(), min(gap, durTicks(maxBurst)))
 				s.nextTS += gap
 			}
 			s.lastSeq = h.seq - 1
@@ -388,9 +448,9 @@ func (t *timeline) release(force bool) {
 	}
 }
 
-// conceal emits ticks of lost audio: the decoder's concealment for up to
-// maxConceal, silence after.
-func (t *timeline) conceal(ticks int64) {
+// conceal emits ticks of lost audio standing for the time from at: the
+// decoder's concealment for up to maxConceal, silence after.
+func (t *timeline) conceal(at time.Time, ticks int64) {
 	n := int(ticks / t.tick)
 	step := durSamples(fillFrame, t.rate)
 	plc := durSamples(maxConceal, t.rate)
@@ -401,8 +461,9 @@ func (t *timeline) conceal(ticks int64) {
 		if k == 0 || t.s.dec.conceal(t.pcm[:k:k]) != nil {
 			break
 		}
-		t.emit(t.pcm[:k])
+		t.emit(t.pcm[:k], at)
+		at = at.Add(samplesDur(k, t.rate))
 		n, plc = n-k, plc-k
 	}
-	t.silence(int64(n) * t.tick)
+	t.silence(at, int64(n)*t.tick)
 }

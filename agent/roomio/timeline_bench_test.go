@@ -29,7 +29,7 @@ func BenchmarkTimeline(b *testing.B) {
 		bare += time.Since(start)
 
 		start = time.Now()
-		tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, func([]int16) {})
+		tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, func([]int16, time.Time) {})
 		t0 := time.Unix(1000, 0)
 		tl.start(t0)
 		for _, p := range pkts {

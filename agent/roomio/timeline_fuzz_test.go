@@ -72,8 +72,16 @@ func FuzzTimeline(f *testing.F) {
 		// (each record may fill up to 255 ms of wall clock).
 		data = data[:min(len(data), 8192)]
 		var samples int
-		tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, func(p []int16) { samples += len(p) })
 		now := time.Unix(1000, 0)
+		tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, func(p []int16, at time.Time) {
+			samples += len(p)
+			// Audio stands for time already passed: a packet's arrival,
+			// silence up to a margin before now, or up to a packet that
+			// came (whose timestamp may say a margin more).
+			if end := at.Add(samplesDur(len(p), testRate)); end.After(now.Add(maxMargin)) {
+				t.Fatalf("%d samples emitted at %v stand for the time up to %v", len(p), now, end)
+			}
+		})
 		tl.start(now)
 		events := 0
 		for len(data) >= 2 {

@@ -40,9 +40,22 @@ type run struct {
 
 func (r run) String() string { return fmt.Sprintf("%d×%gms", r.Level, r.MS) }
 
-type recorder struct{ pcm []int16 }
+// recorder keeps what a timeline emits: the samples, and for each piece
+// the time its first sample stands for.
+type recorder struct {
+	pcm    []int16
+	pieces []piece
+}
 
-func (r *recorder) emit(p []int16) { r.pcm = append(r.pcm, p...) }
+type piece struct {
+	At      time.Time
+	Samples int
+}
+
+func (r *recorder) emit(p []int16, at time.Time) {
+	r.pcm = append(r.pcm, p...)
+	r.pieces = append(r.pieces, piece{at, len(p)})
+}
 
 func (r *recorder) runs() []run {
 	var out []run
@@ -223,6 +236,18 @@ func TestTimelineTrustsTheWallClockOverATimestampJump(t *testing.T) {
 	if diff := cmp.Diff(rec.runs(), want); diff != "" {
 		t.Errorf("output (-got +want):\n%s", diff)
 	}
+	// The same after a lost packet: the loss is concealed for the time
+	// that passed, not for the hour (nor the 2 s burst bound) ahead of
+	// the wall clock.
+	tl.packet(t0.Add(120*time.Millisecond), pkt(4, 2*48000*3600, 4)) // 3 is lost
+	tl.fill(t0.Add(200 * time.Millisecond))
+	want = []run{{100, 20}, {0, 40}, {200, 20}, {-1, 40}, {400, 20}}
+	if diff := cmp.Diff(rec.runs(), want); diff != "" {
+		t.Errorf("after a loss (-got +want):\n%s", diff)
+	}
+	if last := rec.pieces[len(rec.pieces)-1]; last.At.Add(20 * time.Millisecond).After(t0.Add(200 * time.Millisecond)) {
+		t.Errorf("audio stamped up to %v after t0 at 200 ms", last.At.Add(20*time.Millisecond).Sub(t0))
+	}
 }
 
 // Time not covered at start (the session read late) or while the process
@@ -258,5 +283,104 @@ func TestTimelineBadPacketsAreSilence(t *testing.T) {
 	}
 	if tl.s != nil || tl.stats.bad != 10 {
 		t.Errorf("stream %v, stats %+v: want none started, 10 bad", tl.s, tl.stats)
+	}
+}
+
+// stamp is a stretch of output that follows on in time at one level: when
+// its first sample was spoken (ms after t0), how long it is, its level.
+type stamp struct {
+	AtMS  int64
+	MS    float64
+	Level int16
+}
+
+func (r *recorder) stamps(t0 time.Time) []stamp {
+	var out []stamp
+	i := 0
+	for _, p := range r.pieces {
+		level := r.pcm[i]
+		i += p.Samples
+		at := p.At.Sub(t0)
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			next := time.Duration(last.AtMS)*time.Millisecond + time.Duration(last.MS*float64(time.Millisecond))
+			if last.Level == level && (at-next).Abs() < time.Millisecond/2 {
+				last.MS += float64(p.Samples) / 16
+				continue
+			}
+		}
+		out = append(out, stamp{int64(at.Round(time.Millisecond) / time.Millisecond), float64(p.Samples) / 16, level})
+	}
+	return out
+}
+
+// Every piece of audio is stamped with the time it was spoken, not the
+// time it was emitted: silence filled for a DTX gap a margin after its
+// time, the rest of the gap when the next packet shows it, concealment of
+// a lost packet, and a packet that came 60 ms late after its time was
+// filled (the silence and the packet then stand for the same time). With
+// the track gone, silence stands for the wall time it fills.
+func TestTimelineStampsAudioWithTheTimeItStandsFor(t *testing.T) {
+	tl, rec := newTestTimeline()
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tl.start(t0)
+	tl.packet(at(20), pkt(1, 0, 1)) // spoken 0-20 ms, arrives when it ends
+	tl.packet(at(40), pkt(2, ms20, 1))
+	tl.fill(at(300))                       // DTX: nothing sent from 40 ms on
+	tl.packet(at(460), pkt(3, 22*ms20, 2)) // the voice again at 440 ms
+	tl.packet(at(480), pkt(4, 23*ms20, 4))
+	tl.packet(at(520), pkt(6, 25*ms20, 6)) // 5 (480-500 ms) is lost
+	tl.fill(at(540))                       // given up: concealed
+	tl.fill(at(590))                       // 520-560 ms filled...
+	tl.packet(at(600), pkt(7, 26*ms20, 7)) // ...then 7 (520-540 ms) comes, 60 ms late
+	tl.end()
+	tl.fill(at(800))
+	want := []stamp{
+		{0, 40, 100}, {40, 400, 0}, {440, 20, 200}, {460, 20, 400}, {480, 20, -1}, {500, 20, 600},
+		{520, 40, 0}, {520, 20, 700},
+		{600, 180, 0},
+	}
+	if diff := cmp.Diff(rec.stamps(t0), want); diff != "" {
+		t.Errorf("stamps (-got +want):\n%s", diff)
+	}
+}
+
+// Network jitter only delays packets: a packet's audio is stamped by the
+// soonest arrivals seen (the least transport delay taken as zero), not by
+// its own arrival; and a sender whose clock runs slow (its packets come
+// later and later) is followed.
+func TestTimelineCaptureClockFollowsTheSoonestArrivals(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name    string
+		packets int
+		transit func(i int) time.Duration // of packet i, spoken 20i..20i+20 ms
+		want    time.Duration             // the stamp of the last packet, less its RTP time
+		slack   time.Duration
+	}{
+		{"jitter", 47, func(i int) time.Duration {
+			return []time.Duration{12, 5, 9, 15, 5, 7, 30, 6}[i%8] * time.Millisecond
+		}, 5 * time.Millisecond, 500 * time.Microsecond},
+		{"slow sender clock (200 ppm)", 1500, func(i int) time.Duration {
+			return 5*time.Millisecond + time.Duration(i)*4*time.Microsecond
+		}, 5*time.Millisecond + 1499*4*time.Microsecond, 1500 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl, rec := newTestTimeline()
+			tl.start(t0)
+			for i := range tc.packets {
+				spoken := time.Duration(i) * 20 * time.Millisecond
+				tl.packet(t0.Add(spoken+20*time.Millisecond+tc.transit(i)), pkt(uint16(i+1), uint32(i*ms20), 1))
+			}
+			last := rec.pieces[len(rec.pieces)-1]
+			got := last.At.Sub(t0) - time.Duration(tc.packets-1)*20*time.Millisecond
+			if d := got - tc.want; d.Abs() > tc.slack {
+				t.Errorf("last packet stamped %v after it was spoken, want %v (within %v)", got, tc.want, tc.slack)
+			}
+			if tl.stats.packets != int64(tc.packets) || tl.stats.stretch != 0 {
+				t.Errorf("stats %+v: want every packet played once, in place", tl.stats)
+			}
+		})
 	}
 }

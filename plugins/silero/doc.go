@@ -21,9 +21,28 @@
 // positions, the window's probability, and the segment's audio with the
 // prefix padding (500 ms) before it.
 //
+// The probability stays high for 60 to 200 ms after the voice stops, so
+// the silence that ends speech ([Event.SpeechEnd], from which the minimum
+// silence is counted, as in LiveKit's plugin) begins that much after the
+// user's last sound. An end of speech also says where the voice really
+// ended ([Event.VoiceEnd]): the end of the last 20 ms block (cut from the
+// start of each Push: a room's packets) of the speech's last 320 ms whose
+// RMS reaches -36 dBFS (or comes within 20 dB of the speech's loudest
+// block, for a quieter voice). On 20 flite sentences it is exactly the end
+// of the last 20 ms frame above -36 dBFS; through Opus the median is the
+// same and most lie within 20 ms, but a sentence whose last sound hovers
+// at -36 dBFS can land 60 to 180 ms off either way (Opus moves its level
+// across the threshold, as it would the user's own measure). SpeechEnd
+// lies 70 to 210 ms after the voice's end. The event fires when it did
+// before: only the position it reports moved.
+//
 // *VAD also implements session.VAD: [VAD.Stream] resamples room audio to
-// 16 kHz mono and reports start and end of speech, with the moment speech
-// really ended for endpointing.
+// 16 kHz mono and reports start and end of speech. The end's SpeechEndedAt
+// is the moment the voice ended on the user's timeline: the capture time
+// of that sample when the frames carry one (session.AudioFrame's
+// CapturedAt, which a room's input sets), else the time it was pushed,
+// less the audio after it. The session measures endpointing and its
+// latency metrics from it.
 //
 // Everything C is freed by Close: a Detector's tensors, the VAD's session,
 // and the runtime once the last of them is closed.

@@ -170,3 +170,95 @@ func TestSegmenterPaddingAndCap(t *testing.T) {
 		t.Errorf("end audio = %d samples, want %d (padding + max buffered)", got, want)
 	}
 }
+
+// The end of the voice is the end of the last block loud enough to be
+// voice among the speech's last 320 ms, not where the probability fell
+// (Silero's stays high after the voice stops). Windows here are 32 ms of
+// a constant level (RMS) with a made-up probability, each pushed alone:
+// blocks of 20 and 12 ms.
+func TestSegmenterVoiceEndIsTheLastLoudBlock(t *testing.T) {
+	const W = WindowSize
+	type win struct {
+		rms  int16
+		prob float64
+		n    int
+	}
+	for _, tc := range []struct {
+		name string
+		wins []win
+		want int64 // VoiceEnd
+	}{
+		// Loud to the end of window 12, the probability high 3 windows
+		// more: the voice ends with the loud audio.
+		{"hangover", []win{{0, 0, 2}, {3000, 1, 10}, {10, 1, 3}, {0, 0, 20}}, 12 * W},
+		// A voice that ends inside a window ends with the block that
+		// holds its last loud sample (the window's first 20 ms).
+		{"inside a window", []win{{0, 0, 2}, {3000, 1, 10}, {-1, 1, 1}, {10, 1, 2}, {0, 0, 20}}, 12*W + voiceBlock},
+		// A quiet voice (-40 dBFS) counts from 20 dB under its loudest.
+		{"quiet voice", []win{{0, 0, 2}, {330, 1, 10}, {10, 1, 3}, {0, 0, 20}}, 12 * W},
+		// Speech that goes on quietly for longer than the look-back
+		// (a soft tail Silero still calls speech) keeps Silero's end.
+		{"long quiet tail", []win{{0, 0, 2}, {3000, 1, 10}, {100, 1, 12}, {0, 0, 20}}, 24 * W},
+		// Noise as loud as the voice to the end: Silero's end.
+		{"loud to the end", []win{{0, 0, 2}, {3000, 1, 10}, {3000, 0, 20}}, 12 * W},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			s := newSegmenter(&cfg)
+			var evs []Event
+			for _, w := range tc.wins {
+				for range w.n {
+					pcm := make([]int16, W)
+					for i := range pcm {
+						v := w.rms
+						if w.rms == -1 { // loud for 250 samples, then quiet
+							v = 10
+							if i < 250 {
+								v = 3000
+							}
+						}
+						if i%2 == 1 {
+							v = -v
+						}
+						pcm[i] = v
+					}
+					s.measure(pcm)
+					s.filtered, s.primed = w.prob, true
+					evs = s.window(pcm, w.prob, evs)
+				}
+			}
+			var end *Event
+			for i := range evs {
+				if evs[i].Type == EndOfSpeech {
+					end = &evs[i]
+				}
+			}
+			if end == nil {
+				t.Fatal("no end of speech")
+			}
+			if end.VoiceEnd != tc.want || end.VoiceEnd > end.SpeechEnd || end.VoiceEnd < end.SpeechStart {
+				t.Errorf("voice ends at %d (%v), want %d (%v); speech %d..%d", end.VoiceEnd, Pos(end.VoiceEnd), tc.want, Pos(tc.want), end.SpeechStart, end.SpeechEnd)
+			}
+		})
+	}
+}
+
+// What the segmenter keeps to find the end of the voice stays bounded
+// however long the silence or the speech: ten minutes of each keep no
+// more blocks than the look-back and the minimum silence hold.
+func TestSegmenterKeepsLevelsBounded(t *testing.T) {
+	cfg := defaultConfig()
+	s := newSegmenter(&cfg)
+	win := make([]int16, WindowSize)
+	bound := int((voiceLookback+cfg.minSilence)/(10*time.Millisecond)) + 8 // blocks of 10 to 20 ms
+	for _, p := range []float64{0, 1} {
+		for range 10 * 60 * SampleRate / WindowSize {
+			s.measure(win)
+			s.filtered, s.primed = p, true
+			s.window(win, p, nil)
+			if n := len(s.levels); n > bound {
+				t.Fatalf("probability %v: %d blocks kept at %v, want at most %d", p, n, Pos(s.pos), bound)
+			}
+		}
+	}
+}

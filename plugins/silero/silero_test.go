@@ -327,8 +327,8 @@ func FuzzDetector(f *testing.F) {
 				if !speaking {
 					t.Fatal("end without start")
 				}
-				if e.SpeechEnd < e.SpeechStart {
-					t.Fatalf("segment [%d, %d]", e.SpeechStart, e.SpeechEnd)
+				if e.SpeechEnd < e.SpeechStart || e.VoiceEnd < e.SpeechStart || e.VoiceEnd > e.SpeechEnd {
+					t.Fatalf("segment [%d, %d], voice ends at %d", e.SpeechStart, e.SpeechEnd, e.VoiceEnd)
 				}
 				speaking = false
 			}

@@ -20,12 +20,18 @@ var _ session.VAD = (*VAD)(nil)
 // sent: the session does not use them). Push runs the model in the caller's
 // goroutine, about 3 ms per 20 ms frame here, so no goroutine is started.
 // Cancelling ctx ends the stream; the caller closes it.
+//
+// An end of speech carries, as SpeechEndedAt, when the voice stopped
+// ([Event.VoiceEnd], not the later [Event.SpeechEnd]): the capture time of
+// that sample when the frames carry one (session.AudioFrame's CapturedAt),
+// else the time the frame holding the latest sample was pushed, less the
+// audio after the voice's end.
 func (v *VAD) Stream(ctx context.Context) (session.VADStream, error) {
 	d, err := v.NewDetector()
 	if err != nil {
 		return nil, err
 	}
-	s := &vadStream{d: d, rs: audio.NewMonoResampler(SampleRate), wake: make(chan struct{}, 1)}
+	s := &vadStream{d: d, rs: audio.NewMonoResampler(SampleRate), clock: audio.NewSampleClock(SampleRate), wake: make(chan struct{}, 1)}
 	s.stop = context.AfterFunc(ctx, func() { s.end(ctx.Err()) })
 	return s, nil
 }
@@ -36,6 +42,8 @@ type vadStream struct {
 	pushMu sync.Mutex // serializes Push with Close: the detector is not shared
 	d      *Detector
 	rs     *audio.MonoResampler
+	clock  *audio.SampleClock // capture times by position at 16 kHz
+	pushed int64              // samples given to the detector
 
 	mu     sync.Mutex
 	events []session.VADEvent
@@ -51,11 +59,13 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 	if s.d == nil {
 		return errStreamClosed
 	}
-	pcm, err := s.rs.Push(f)
+	mono, err := s.rs.PushFrame(f)
 	if err != nil {
 		return fmt.Errorf("silero: %w", err)
 	}
-	evs, err := s.d.Push(pcm)
+	s.clock.Mark(s.pushed, mono.CapturedAt)
+	s.pushed += int64(len(mono.Data))
+	evs, err := s.d.Push(mono.Data)
 	if err != nil {
 		return err
 	}
@@ -71,13 +81,12 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 		case EndOfSpeech:
 			out = append(out, session.VADEvent{
 				Type: session.VADEndOfSpeech, Probability: e.Probability,
-				SpeechDuration: Pos(e.SpeechEnd - e.SpeechStart),
-				// Audio arrives in real time, so the silence that ended
-				// speech began this long before now.
-				SpeechEndedAt: now.Add(-Pos(e.At - e.SpeechEnd)),
+				SpeechDuration: Pos(e.VoiceEnd - e.SpeechStart),
+				SpeechEndedAt:  s.timeOf(e.VoiceEnd, now),
 			})
 		}
 	}
+	s.clock.Forget(s.d.seg.oldest())
 	if len(out) > 0 {
 		s.mu.Lock()
 		s.events = append(s.events, out...)
@@ -85,6 +94,16 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 		s.notify()
 	}
 	return nil
+}
+
+// timeOf returns when the sample at pos was spoken: its capture time, or,
+// for frames that carry none, now (when the latest sample was pushed) less
+// the audio after it, as audio comes in real time.
+func (s *vadStream) timeOf(pos int64, now time.Time) time.Time {
+	if at, ok := s.clock.At(pos); ok {
+		return at
+	}
+	return now.Add(-Pos(s.pushed - pos))
 }
 
 func (s *vadStream) notify() {

@@ -180,8 +180,19 @@ type Event struct {
 	// Set for StartOfSpeech and EndOfSpeech.
 	SpeechStart int64
 	// SpeechEnd, for EndOfSpeech, is where the silence that ended speech
-	// began.
+	// began: where the smoothed probability fell below the deactivation
+	// threshold, 60 to 200 ms after the voice's last sound. The minimum
+	// silence is counted from it, as in LiveKit's plugin.
 	SpeechEnd int64
+	// VoiceEnd, for EndOfSpeech, is where the voice really stopped: the
+	// end of the last block of the speech's last 320 ms loud enough to be
+	// voice (RMS at -36 dBFS or above, or within 20 dB of the speech's
+	// loudest block when that is quieter); SpeechEnd when none is. Never
+	// after SpeechEnd. Blocks are 20 ms from the start of each Push (a
+	// push's tail of 10 ms or more ends one), so a caller pushing a
+	// sender's 20 ms frames measures the sender's frames. This is the
+	// moment the user stopped speaking.
+	VoiceEnd int64
 	// Speaking reports whether the detector is in speech after this event.
 	Speaking bool
 	// Audio holds, for StartOfSpeech, the speech so far with up to the
@@ -292,6 +303,7 @@ func (d *Detector) Push(pcm []int16) ([]Event, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
+	d.seg.measure(pcm)
 	var events []Event
 	for len(pcm) > 0 {
 		n := min(WindowSize-len(d.pending), len(pcm))

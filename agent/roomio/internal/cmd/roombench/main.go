@@ -1,6 +1,8 @@
 // Command roombench measures room I/O on a LiveKit server (loopback):
 //
-//	roombench latency [-turns 20] [-dtx]     one room: end of the user's voice to the commit and to the answer heard
+//	roombench latency [-turns 20] [-dtx] [-voice flite] [-vad silero]
+//	                                         one room: end of the user's voice to the commit and to the answer heard,
+//	                                         and how far the session's own metrics are from that
 //	roombench bargein [-turns 10]            one room: the user talks over a long reply; how long until it stops
 //	roombench density [-rooms 20] [-for 60s] one worker process serving N rooms at once: CPU, memory, underruns
 //	roombench state [-turns 10]              one room, a second participant: how long lk.agent.state takes to reach it
