@@ -12,7 +12,13 @@ import (
 // opusPackets encodes d of a tone then d of silence with libopus (DTX on)
 // as RTP, dropping DTX frames as libwebrtc does.
 func opusPackets(t testing.TB, d time.Duration) []*rtp.Packet {
-	enc, err := opus.NewEncoder(rtpRate, 1, opus.AppVoIP)
+	return opusPacketsOf(t, d, 1)
+}
+
+// opusPacketsOf is opusPackets from a microphone of 1 or 2 channels; with
+// 2, the tone is in the left channel only and the right one is silent.
+func opusPacketsOf(t testing.TB, d time.Duration, channels int) []*rtp.Packet {
+	enc, err := opus.NewEncoder(rtpRate, channels, opus.AppVoIP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,17 +26,17 @@ func opusPackets(t testing.TB, d time.Duration) []*rtp.Packet {
 		t.Fatal(err)
 	}
 	var out []*rtp.Packet
-	pcm := make([]int16, 960)
+	pcm := make([]int16, 960*channels)
 	buf := make([]byte, 1500)
 	seq := uint16(65530) // wraps
 	frames := int(2 * d / fillFrame)
 	for f := range frames {
-		for i := range pcm {
+		for i := range 960 {
+			v := int16(0)
 			if f < frames/2 {
-				pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(f*960+i)/rtpRate))
-			} else {
-				pcm[i] = 0
+				v = int16(8000 * math.Sin(2*math.Pi*440*float64(f*960+i)/rtpRate))
 			}
+			pcm[i*channels] = v // left (or the only) channel; right stays 0
 		}
 		n, err := enc.Encode(pcm, buf)
 		if err != nil {
@@ -115,7 +121,22 @@ func FuzzTimeline(f *testing.F) {
 // silence come out as long as they were sent, the silence exactly where
 // the sender stopped sending.
 func TestTimelineRealOpusWithDTX(t *testing.T) {
-	pkts := opusPackets(t, time.Second)
+	checkRealOpusWithDTX(t, opusPackets(t, time.Second), 4500, 6500) // the tone's RMS is 5657
+}
+
+// A browser may publish 48 kHz stereo Opus (livekit-client's stereo
+// publish options, or a stereo capture device): the input mixes it down,
+// so a voice in one channel reaches the agent at half its level, on the
+// same timeline as mono, DTX included.
+func TestStereoMicrophoneIsMixedDownOnTheTimeline(t *testing.T) {
+	checkRealOpusWithDTX(t, opusPacketsOf(t, time.Second, 2), 2200, 3400) // half of it
+}
+
+// checkRealOpusWithDTX plays pkts (a second of the tone, a second of
+// silence) through the timeline and checks the audio's length, that the
+// voice's RMS is within [minVoice, maxVoice] and that the silence is quiet.
+func checkRealOpusWithDTX(t *testing.T, pkts []*rtp.Packet, minVoice, maxVoice float64) {
+	t.Helper()
 	rec := &recorder{}
 	tl := newTimeline(testRate, func() (packetDecoder, error) { return newOpusDecoder(testRate) }, rec.emit)
 	t0 := time.Unix(1000, 0)
@@ -140,8 +161,9 @@ func TestTimelineRealOpusWithDTX(t *testing.T) {
 		}
 		return math.Sqrt(sum / float64(to-from))
 	}
-	if v := loud(1600, 16000-1600); v < 2000 {
-		t.Errorf("voice RMS %.0f, want the tone", v)
+	voice := loud(1600, 16000-1600)
+	if voice < minVoice || voice > maxVoice {
+		t.Errorf("voice RMS %.0f, want the tone (%.0f to %.0f)", voice, minVoice, maxVoice)
 	}
 	if v := loud(16000+3200, len(rec.pcm)); v > 100 {
 		t.Errorf("silence RMS %.0f, want quiet", v)
@@ -149,5 +171,5 @@ func TestTimelineRealOpusWithDTX(t *testing.T) {
 	if len(pkts) > 75 {
 		t.Errorf("%d packets for 1 s of voice and 1 s of silence: DTX did not hold any back", len(pkts))
 	}
-	t.Logf("%d packets, %d samples out: %+v", len(pkts), len(rec.pcm), tl.stats)
+	t.Logf("%d packets, %d samples out, voice RMS %.0f: %+v", len(pkts), len(rec.pcm), voice, tl.stats)
 }
