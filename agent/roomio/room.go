@@ -190,7 +190,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 		linked:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack}
+	r.text = &textOutput{pub: r.pub, send: r, trackID: r.agentTrack, identity: r.agentIdentity}
 	r.user = &userTranscripts{pub: r.pub, send: r, trackID: r.userTrack, identity: r.UserIdentity}
 
 	cb := lksdk.NewRoomCallback()
@@ -418,6 +418,15 @@ func (r *Room) agentTrack() string {
 		}
 	}
 	return pub.SID()
+}
+
+// agentIdentity is the agent's own identity in the room ("" before it
+// joined).
+func (r *Room) agentIdentity() string {
+	if r.room == nil {
+		return ""
+	}
+	return r.room.LocalParticipant.Identity()
 }
 
 func (r *Room) userTrack() string {

@@ -48,11 +48,14 @@ func finalAttrs(trackID string) map[string]string {
 // The session calls CaptureText paced by playout and Flush at the end of
 // the segment, also when interrupted, so the stream holds the words heard.
 // A stream whose packets could not all be sent (the connection was down)
-// is sent again whole at Flush, under the same segment id.
+// is sent again whole at Flush, under the same segment id. Each update
+// also goes out as a legacy transcription packet (legacy.go) with the
+// segment's text so far.
 type textOutput struct {
-	pub     *publisher
-	send    dataSender
-	trackID func() string
+	pub      *publisher
+	send     dataSender
+	trackID  func() string
+	identity func() string // the agent's own
 
 	mu  sync.Mutex
 	seg *agentSegment // the segment being captured; nil between segments
@@ -97,11 +100,13 @@ func (t *textOutput) Flush() {
 
 func (t *textOutput) sendDelta(s *agentSegment, text string) {
 	s.text.WriteString(text)
+	track := t.trackID()
+	defer sendLegacy(t.send, t.identity(), track, s.segment, s.text.String(), false)
 	if s.broken {
 		return
 	}
 	if !s.opened {
-		if t.send.sendData(streamHeader(s.stream, TopicTranscription, "", transcriptAttrs(s.segment, t.trackID(), false), 0)) != nil {
+		if t.send.sendData(streamHeader(s.stream, TopicTranscription, "", transcriptAttrs(s.segment, track, false), 0)) != nil {
 			s.broken = true
 			return
 		}
@@ -114,6 +119,7 @@ func (t *textOutput) sendDelta(s *agentSegment, text string) {
 
 func (t *textOutput) close(s *agentSegment) {
 	track := t.trackID()
+	defer sendLegacy(t.send, t.identity(), track, s.segment, s.text.String(), true)
 	if s.opened {
 		if t.send.sendData(streamTrailer(s.stream, finalAttrs(track))) == nil && !s.broken {
 			return
@@ -133,7 +139,8 @@ func (t *textOutput) close(s *agentSegment) {
 // (an interim may revise earlier words, so it cannot be a delta), the
 // last one with lk.transcription_final "true". An interim still waiting
 // to be sent is replaced by the next update of its segment; finals are
-// never dropped.
+// never dropped. Each update also goes out as a legacy transcription
+// packet (legacy.go).
 type userTranscripts struct {
 	pub      *publisher
 	send     dataSender
@@ -184,5 +191,6 @@ func (u *userTranscripts) sendPending() {
 	track, who := u.trackID(), u.identity()
 	for _, up := range ups {
 		_ = sendText(u.send, TopicTranscription, who, up.text, transcriptAttrs(up.segment, track, up.final))
+		sendLegacy(u.send, who, track, up.segment, up.text, up.final)
 	}
 }

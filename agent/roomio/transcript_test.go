@@ -103,7 +103,7 @@ func (f *fakeData) streams(t *testing.T) []stream {
 
 func newTestTranscripts(f *fakeData) (*publisher, *textOutput, *userTranscripts) {
 	p := newPublisher()
-	out := &textOutput{pub: p, send: f, trackID: func() string { return "TR_agent" }}
+	out := &textOutput{pub: p, send: f, trackID: func() string { return "TR_agent" }, identity: func() string { return "agent" }}
 	user := &userTranscripts{pub: p, send: f, trackID: func() string { return "TR_user" }, identity: func() string { return "alice" }}
 	return p, out, user
 }
