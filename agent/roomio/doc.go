@@ -29,7 +29,10 @@
 // user transcripts to lk.transcription, sent on the user's behalf (the
 // user is the stream's sender). The state and the transcripts are sent on
 // two goroutines, so a state change never waits behind text; transcripts
-// are LiveKit's data-stream packets written in stream.go.
+// are LiveKit's data-stream packets written in stream.go, and each update
+// also goes out in LiveKit's first transcription protocol (legacy.go), as
+// LiveKit Agents sends it, for front-ends that read
+// RoomEvent.TranscriptionReceived.
 //
 // The room's Done channel closes when the linked user leaves for good or
 // does not come back after their connection dropped ([ErrUserLeft], see
