@@ -204,9 +204,10 @@ func startWorker(t *testing.T, s *liveServer, agentName, llmURL string, ev *even
 }
 
 // joinUser joins room as identity: the user of these tests, whose runs of
-// the agent's (tone) sound end after simuser.ToneQuietGap.
+// the agent's (tone) sound are heard with simuser.Sliding and end after
+// simuser.ToneQuietGap, the measure of the README's figures.
 func joinUser(ctx context.Context, url, key, secret, room, identity string, opts ...simuser.Option) (*simuser.User, error) {
-	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithQuietGap(simuser.ToneQuietGap)}, opts...)...)
+	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithOnsets(simuser.Sliding, simuser.ToneQuietGap)}, opts...)...)
 }
 
 // agentOf waits until the user sees an agent participant with an audio

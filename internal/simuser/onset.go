@@ -5,18 +5,18 @@ import (
 	"time"
 )
 
-// How the user decides it hears the agent: the RMS of each 20 ms frame of
-// what arrives, against one level. A run of sound starts with the first
-// audible frame and ends once a frame arrives a quiet gap after the last
-// audible one. This is the audible onset every latency the user measures
-// is measured to; a frame of near-silence (a TTS's lead-in, Opus comfort
+// How the user decides it hears the agent: the RMS of 20 ms of what
+// arrives, against one level. A run of sound starts when it first reaches
+// the level and ends once a quiet piece arrives a quiet gap after the
+// last loud one. This is the audible onset every latency the user
+// measures is measured to; near-silence (a TTS's lead-in, Opus comfort
 // noise) is not heard, however early it arrives.
 const (
-	// AudibleDBFS is the level, in dB below full scale, at which a 20 ms
-	// frame is heard. Flite's lead-in sits near -65 dBFS and its speech
-	// above -30; the tone TTS of agent/roomio's tests speaks at about
-	// -13; an idle track is digital silence. The voice-agent's web page
-	// hears at the same level (app.js AUDIBLE_DBFS).
+	// AudibleDBFS is the level, in dB below full scale, at which 20 ms
+	// are heard. Flite's lead-in sits near -65 dBFS and its speech above
+	// -30; the tone TTS of agent/roomio's tests speaks at about -13; an
+	// idle track is digital silence. The voice-agent's web page hears at
+	// the same level (app.js AUDIBLE_DBFS).
 	AudibleDBFS = -50.0
 	// OnsetFrame is the length the RMS is taken over.
 	OnsetFrame = 20 * time.Millisecond
@@ -24,11 +24,29 @@ const (
 	// sound: longer than the pauses between a spoken answer's words and
 	// sentences, so one answer is one run.
 	QuietGap = 400 * time.Millisecond
-	// ToneQuietGap ends a run of a tone TTS's sound ([WithQuietGap]), which
-	// has no pauses: 150 ms of quiet frames after the first quiet one (the
-	// measure agent/roomio's figures were taken with), so an interrupted
-	// reply's end and the next reply's start are seen soon.
-	ToneQuietGap = 150*time.Millisecond + OnsetFrame
+	// ToneQuietGap ends a run of a tone TTS's sound, which has no pauses,
+	// soon, so an interrupted reply's end and the next reply's start are
+	// seen: 150 ms after the first quiet piece, which the decoder delivers
+	// 10 ms after the last loud one (the measure agent/roomio's figures
+	// were taken with).
+	ToneQuietGap = 160 * time.Millisecond
+)
+
+// Window is how the level is taken over the stream.
+type Window int
+
+const (
+	// Frames takes the RMS of consecutive 20 ms frames, counted from the
+	// stream's start: a run starts at the arrival of the piece that
+	// completes the first audible frame, and a frame is loud or quiet as
+	// a whole. The voice-agent demo's measure (the default).
+	Frames Window = iota
+	// Sliding takes the RMS of the last 20 ms after every sample: a run
+	// starts at the arrival of the piece in which that first reaches the
+	// level; each piece as delivered is loud or quiet. agent/roomio's
+	// measure: the decoder delivers 10 ms pieces, so it hears up to one
+	// piece sooner than Frames.
+	Sliding
 )
 
 // audibleRMS is AudibleDBFS as an RMS in int16 units (about 104).
@@ -39,8 +57,12 @@ var audibleRMS = 32768 * math.Pow(10, AudibleDBFS/20)
 // the simulated user's audible-onset measurement lives. Not safe for
 // concurrent use.
 type Onsets struct {
-	frame    []int16 // the current 20 ms frame, filling
-	size     int     // samples in a frame
+	window   Window
+	frame    []int16   // Frames: the current 20 ms frame, filling
+	size     int       // samples in 20 ms
+	sq       []float64 // Sliding: the squares of the last 20 ms
+	pos      int
+	sum      float64 // of sq
 	gap      time.Duration
 	inSound  bool
 	lastLoud time.Time
@@ -48,14 +70,20 @@ type Onsets struct {
 	gaps     int
 }
 
-// NewOnsets returns an Onsets for audio at rate Hz whose runs end after
-// quietGap (QuietGap if not positive).
-func NewOnsets(rate int, quietGap time.Duration) *Onsets {
+// NewOnsets returns an Onsets for audio at rate Hz, taken over w, whose
+// runs end after quietGap (QuietGap if not positive).
+func NewOnsets(rate int, w Window, quietGap time.Duration) *Onsets {
 	if quietGap <= 0 {
 		quietGap = QuietGap
 	}
 	n := max(1, rate*int(OnsetFrame/time.Millisecond)/1000)
-	return &Onsets{size: n, frame: make([]int16, 0, n), gap: quietGap}
+	o := &Onsets{window: w, size: n, gap: quietGap}
+	if w == Sliding {
+		o.sq = make([]float64, n)
+	} else {
+		o.frame = make([]int16, 0, n)
+	}
+	return o
 }
 
 // Push takes the next samples, which arrived at now, and reports whether a
@@ -63,6 +91,9 @@ func NewOnsets(rate int, quietGap time.Duration) *Onsets {
 // that was heard first) and whether one ended (the quiet gap after its
 // last audible frame).
 func (o *Onsets) Push(pcm []int16, now time.Time) (started, ended bool) {
+	if o.window == Sliding {
+		return o.pushSliding(pcm, now)
+	}
 	for len(pcm) > 0 {
 		n := min(o.size-len(o.frame), len(pcm))
 		o.frame = append(o.frame, pcm[:n]...)
@@ -72,20 +103,54 @@ func (o *Onsets) Push(pcm []int16, now time.Time) (started, ended bool) {
 		}
 		loud := Audible(o.frame)
 		o.frame = o.frame[:0]
-		switch {
-		case loud && !o.inSound:
-			o.inSound, started = true, true
-			o.lastLoud, o.quiet = now, false
-		case loud:
-			if o.quiet {
-				o.gaps++ // quiet inside a run: the agent's audio did not arrive in time
-			}
-			o.lastLoud, o.quiet = now, false
-		case o.inSound && now.Sub(o.lastLoud) >= o.gap:
-			o.inSound, ended, o.quiet = false, true, false
-		case o.inSound:
-			o.quiet = true
+		s, e := o.step(loud, loud, now)
+		started, ended = started || s, ended || e
+	}
+	return started, ended
+}
+
+// pushSliding is Push for Sliding.
+func (o *Onsets) pushSliding(pcm []int16, now time.Time) (started, ended bool) {
+	thr := audibleRMS * audibleRMS * float64(len(o.sq))
+	audible := false
+	for _, v := range pcm {
+		x := float64(v) * float64(v)
+		o.sum += x - o.sq[o.pos]
+		o.sq[o.pos] = x
+		o.pos = (o.pos + 1) % len(o.sq)
+		if o.sum >= thr {
+			audible = true
 		}
+	}
+	if o.sum < 0.5 { // float drift over long runs
+		o.sum = 0
+	}
+	if len(pcm) == 0 {
+		return false, false
+	}
+	return o.step(audible, Audible(pcm), now)
+}
+
+// step takes one frame (Frames) or piece (Sliding) that arrived at now:
+// whether the sound became audible in it, and whether it is loud.
+func (o *Onsets) step(audible, loud bool, now time.Time) (started, ended bool) {
+	if audible && !o.inSound {
+		o.inSound, started = true, true
+		o.lastLoud, o.quiet = now, false
+		if !loud {
+			return started, false // it became audible at the piece's end
+		}
+	}
+	switch {
+	case loud:
+		if o.quiet {
+			o.gaps++ // quiet inside a run: the agent's audio did not arrive in time
+		}
+		o.lastLoud, o.quiet = now, false
+	case o.inSound && now.Sub(o.lastLoud) >= o.gap:
+		o.inSound, ended, o.quiet = false, true, false
+	case o.inSound:
+		o.quiet = true
 	}
 	return started, ended
 }

@@ -32,7 +32,7 @@ func TestOnsetsHearOnlyAudibleFrames(t *testing.T) {
 	stream = append(stream, level(-65, 10*frame)...)   // 40-240 ms lead-in
 	stream = append(stream, level(-20, 10*frame)...)   // 240-440 ms speech
 	stream = append(stream, level(-65, 30*frame)...)   // 440-1040 ms quiet again
-	o := NewOnsets(Rate, 0)
+	o := NewOnsets(Rate, Frames, 0)
 	t0 := time.Unix(0, 0)
 	var starts, ends []time.Duration
 	piece := 333 // not a multiple of the frame
@@ -67,30 +67,29 @@ func TestOnsetsHearOnlyAudibleFrames(t *testing.T) {
 	}
 }
 
-// With a tone's gap (ToneQuietGap), as the decoder delivers the agent's
-// audio (20 ms pieces): quiet shorter than the gap inside a run is one
-// gap, not a new run; the run ends at the first frame 150 ms after the
-// first quiet one.
-func TestOnsetsToneGapAndUnderruns(t *testing.T) {
-	frame := Rate / 50
-	loud, quiet := level(-13, frame), make([]int16, frame)
-	var frames [][]int16
-	for range 10 {
-		frames = append(frames, loud) // 0-200 ms
+// As agent/roomio's tests hear a tone answer (Sliding, ToneQuietGap, the
+// 10 ms pieces the decoder delivers): quiet shorter than the gap inside a
+// run is one gap, not a new run; the run ends at the first piece 150 ms
+// after the first quiet one.
+func TestOnsetsSlidingToneGapAndUnderruns(t *testing.T) {
+	piece := Rate / 100
+	loud, quiet := level(-13, piece), make([]int16, piece)
+	var pieces [][]int16
+	add := func(p []int16, n int) {
+		for range n {
+			pieces = append(pieces, p)
+		}
 	}
-	frames = append(frames, quiet, quiet, quiet) // 200-260 ms: an underrun
-	for range 10 {
-		frames = append(frames, loud) // 260-460 ms
-	}
-	for range 20 {
-		frames = append(frames, quiet) // 460-860 ms
-	}
-	o := NewOnsets(Rate, ToneQuietGap)
+	add(loud, 20)  // 0-200 ms
+	add(quiet, 6)  // 200-260 ms: an underrun
+	add(loud, 20)  // 260-460 ms
+	add(quiet, 40) // 460-860 ms
+	o := NewOnsets(Rate, Sliding, ToneQuietGap)
 	t0 := time.Unix(0, 0)
 	var starts, ends []time.Duration
-	for i, f := range frames {
-		at := t0.Add(time.Duration(i+1) * OnsetFrame)
-		s, e := o.Push(f, at)
+	for i, p := range pieces {
+		at := t0.Add(time.Duration(i+1) * 10 * time.Millisecond)
+		s, e := o.Push(p, at)
 		if s {
 			starts = append(starts, at.Sub(t0))
 		}
@@ -98,12 +97,12 @@ func TestOnsetsToneGapAndUnderruns(t *testing.T) {
 			ends = append(ends, at.Sub(t0))
 		}
 	}
-	// The last loud frame arrives at 460 ms; the first quiet one at 480,
-	// and the one arriving 150 ms after it, at 640, ends the run.
-	if diff := cmp.Diff(starts, []time.Duration{20 * time.Millisecond}); diff != "" {
+	// The last loud piece arrives at 460 ms, the first quiet one at 470,
+	// and the one arriving 150 ms after it, at 620, ends the run.
+	if diff := cmp.Diff(starts, []time.Duration{10 * time.Millisecond}); diff != "" {
 		t.Errorf("onsets (-got +want):\n%s", diff)
 	}
-	if diff := cmp.Diff(ends, []time.Duration{640 * time.Millisecond}); diff != "" {
+	if diff := cmp.Diff(ends, []time.Duration{620 * time.Millisecond}); diff != "" {
 		t.Errorf("ends (-got +want):\n%s", diff)
 	}
 	if o.Gaps() != 1 {
@@ -111,6 +110,30 @@ func TestOnsetsToneGapAndUnderruns(t *testing.T) {
 	}
 	if got := o.LastLoud().Sub(t0); got != 460*time.Millisecond {
 		t.Errorf("last loud at %v, want 460ms", got)
+	}
+}
+
+// Sound that starts in the first half of a 20 ms frame is heard in that
+// piece with Sliding, when the frame completes with Frames; a lead-in
+// below AudibleDBFS is heard by neither.
+func TestOnsetsSlidingHearsInThePiece(t *testing.T) {
+	piece := Rate / 100
+	pieces := [][]int16{level(-65, piece), level(-65, piece), level(-20, piece), level(-20, piece)}
+	for _, tc := range []struct {
+		w    Window
+		want time.Duration
+	}{{Frames, 40 * time.Millisecond}, {Sliding, 30 * time.Millisecond}} {
+		o := NewOnsets(Rate, tc.w, 0)
+		var starts []time.Duration
+		for i, p := range pieces {
+			at := time.Duration(i+1) * 10 * time.Millisecond
+			if s, _ := o.Push(p, time.Unix(0, 0).Add(at)); s {
+				starts = append(starts, at)
+			}
+		}
+		if diff := cmp.Diff(starts, []time.Duration{tc.want}); diff != "" {
+			t.Errorf("window %d: onsets (-got +want):\n%s", tc.w, diff)
+		}
 	}
 }
 

@@ -6,9 +6,11 @@
 // noise between words; mute and unpublish as livekit-client does), speaks
 // the 48 kHz PCM it is given and notes when its voice ended, decodes the
 // agent's audio at 48 kHz and notes when each run of it becomes audible
-// (onset.go: the RMS of 20 ms frames against AudibleDBFS, so a TTS's quiet
-// lead-in is not counted as heard), and collects the lk.transcription text
-// streams, the attribute changes of the others and the agent's state.
+// (onset.go: the RMS of 20 ms against AudibleDBFS, so a TTS's quiet
+// lead-in is not counted as heard; in consecutive frames or sliding, with
+// a quiet gap that ends a run, as the caller measures), and collects the
+// lk.transcription text streams, the attribute changes of the others and
+// the agent's state.
 //
 // It recognizes nothing itself: a caller that wants the agent's words
 // passes an [Ear] ([WithEar]), which gets every piece of the agent's
@@ -83,6 +85,7 @@ type Option func(*config)
 type config struct {
 	dtx      bool
 	noise    float64
+	window   Window
 	quietGap time.Duration
 	ear      Ear
 	log      *slog.Logger
@@ -96,9 +99,13 @@ func WithDTX() Option { return func(c *config) { c.dtx = true } }
 // (a room's hiss; 0, the default, is digital silence).
 func WithNoise(rms float64) Option { return func(c *config) { c.noise = rms } }
 
-// WithQuietGap sets the silence that ends a run of the agent's sound
-// (default QuietGap; ToneQuietGap for a tone TTS).
-func WithQuietGap(d time.Duration) Option { return func(c *config) { c.quietGap = d } }
+// WithOnsets sets how the user hears the agent's sound become audible and
+// the silence that ends a run of it (default Frames and QuietGap;
+// agent/roomio's tests, whose agent speaks tones, hear with Sliding and
+// ToneQuietGap).
+func WithOnsets(w Window, quietGap time.Duration) Option {
+	return func(c *config) { c.window, c.quietGap = w, quietGap }
+}
 
 // WithEar also gives the agent's decoded audio to e.
 func WithEar(e Ear) Option { return func(c *config) { c.ear = e } }
@@ -165,7 +172,7 @@ func Join(ctx context.Context, url, token string, opts ...Option) (*User, error)
 	for _, o := range opts {
 		o(&u.cfg)
 	}
-	u.onsets = NewOnsets(Rate, u.cfg.quietGap)
+	u.onsets = NewOnsets(Rate, u.cfg.window, u.cfg.quietGap)
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = u.onTrack
 	cb.OnAttributesChanged = func(changed map[string]string, p lksdk.Participant) {

@@ -224,9 +224,10 @@ func deleteRoom(s server, room string) {
 }
 
 // joinUser joins room as identity: the user of these tests, whose runs of
-// the agent's (tone) sound end after simuser.ToneQuietGap.
+// the agent's (tone) sound are heard with simuser.Sliding and end after
+// simuser.ToneQuietGap, the measure of the README's figures.
 func joinUser(ctx context.Context, url, key, secret, room, identity string, opts ...simuser.Option) (*simuser.User, error) {
-	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithQuietGap(simuser.ToneQuietGap)}, opts...)...)
+	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithOnsets(simuser.Sliding, simuser.ToneQuietGap)}, opts...)...)
 }
 
 // waitAgent waits until the agent is in the room and listening.
