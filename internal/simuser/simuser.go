@@ -120,6 +120,9 @@ type User struct {
 	Room *lksdk.Room
 	cfg  config
 
+	earMu     sync.Mutex // held while the Ear hears
+	earClosed bool
+
 	mu          sync.Mutex
 	closed      bool
 	mic         *mic
@@ -343,13 +346,16 @@ func (u *User) hear(s []int16) {
 	if started {
 		u.runs = append(u.runs, now)
 	}
-	closed := u.closed
 	u.mu.Unlock()
 	if started || ended {
 		u.signal()
 	}
-	if ear := u.cfg.ear; ear != nil && !closed {
-		ear.Hear(s)
+	if ear := u.cfg.ear; ear != nil {
+		u.earMu.Lock() // Hear does not block
+		if !u.earClosed {
+			ear.Hear(s)
+		}
+		u.earMu.Unlock()
 	}
 }
 
@@ -477,6 +483,9 @@ func (u *User) Close() {
 	u.remotes = nil
 	m := u.mic
 	u.mu.Unlock()
+	u.earMu.Lock()
+	u.earClosed = true
+	u.earMu.Unlock()
 	u.Room.Disconnect()
 	for _, r := range remotes {
 		r.Close()
