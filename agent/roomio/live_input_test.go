@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
 	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/internal/resample"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/silero"
 	"github.com/livekit-go/agents/session"
@@ -60,14 +61,14 @@ func (e *events) metrics() []session.TurnMetrics {
 
 // dtxRoom starts a worker and a user who publishes as livekit-client does
 // (Opus DTX), and waits until the agent listens.
-func dtxRoom(t *testing.T, ctx context.Context, prefix string, opts ...session.Option) (*loopuser.User, *events) {
+func dtxRoom(t *testing.T, ctx context.Context, prefix string, opts ...session.Option) (*simuser.User, *events) {
 	t.Helper()
 	s := testServer(t)
 	name := uniqueName(prefix)
 	ev := newEvents()
 	startWorker(t, s, name, chatServer(t, "Okay.").URL, ev, opts...)
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", loopuser.WithDTX())
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", simuser.WithDTX())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
 		setup    func(t *testing.T) (say []int16, opts []session.Option)
 	}{
 		{"tone VAD, tone", endpointing + 200*time.Millisecond, func(t *testing.T) ([]int16, []session.Option) {
-			return tonespeech.Tone(800*time.Millisecond, loopuser.Rate), nil
+			return tonespeech.Tone(800*time.Millisecond, simuser.Rate), nil
 		}},
 		// Silero ends speech after 550 ms of silence, counted from where
 		// its probability fell (70 to 210 ms after the voice) and
@@ -124,7 +125,7 @@ func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return loopuser.Upsample(pcm, flite.SampleRate), []session.Option{session.WithVAD(v)}
+			return resample.Up(pcm, simuser.Rate/flite.SampleRate), []session.Option{session.WithVAD(v)}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,22 +138,22 @@ func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
 			var commits, dEOU, dE2E []time.Duration
 			for turn := range turns {
 				time.Sleep(time.Second) // quiet between turns: DTX holds packets back
-				heard := len(u.Heard())
-				end := u.SpeakPCM(say)
+				heard := len(u.SoundRuns())
+				end := u.Speak(say)
 				cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 				commit, err := ev.commitAfter(cctx, end)
 				ccancel()
 				if err != nil {
 					t.Fatalf("turn %d: no commit: %v", turn, err)
 				}
-				if err := u.WaitFor(ctx, "the answer heard", func() bool { return len(u.Heard()) > heard }); err != nil {
+				if err := u.WaitFor(ctx, "the answer heard", func() bool { return len(u.SoundRuns()) > heard }); err != nil {
 					t.Fatal(err)
 				}
 				if err := u.WaitFor(ctx, "the turn's metrics", func() bool { return len(ev.metrics()) > turn }); err != nil {
 					t.Fatal(err)
 				}
 				m := ev.metrics()[turn]
-				c, h := commit.Sub(end), u.Heard()[heard].Sub(end)
+				c, h := commit.Sub(end), u.SoundRuns()[heard].Sub(end)
 				sent, held := u.Packets()
 				t.Logf("turn %d: end of voice -> commit %v, -> heard %v; session: end of utterance %v (%+v), e2e %v (%+v) (packets sent %d, held back by DTX %d; agent %+v)",
 					turn, c.Round(time.Millisecond), h.Round(time.Millisecond),
@@ -160,7 +161,7 @@ func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
 					m.E2ELatency.Round(time.Millisecond), (m.E2ELatency - h).Round(time.Millisecond), sent, held, ev.stats())
 				commits = append(commits, c)
 				dEOU, dE2E = append(dEOU, (m.EndOfUtteranceDelay-c).Abs()), append(dE2E, (m.E2ELatency-h).Abs())
-				if err := u.WaitFor(ctx, "the answer's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+				if err := u.WaitFor(ctx, "the answer's end", func() bool { return !u.Sounding() }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -188,7 +189,7 @@ func TestLiveDTXTurnCommitsOnTime(t *testing.T) {
 
 // waitFinals waits until n final transcripts of the agent arrived, so that
 // none is in flight when the user leaves.
-func waitFinals(t *testing.T, ctx context.Context, u *loopuser.User, n int) {
+func waitFinals(t *testing.T, ctx context.Context, u *simuser.User, n int) {
 	t.Helper()
 	if err := u.WaitFor(ctx, "the agent's final transcripts", func() bool {
 		finals := 0
@@ -212,10 +213,10 @@ func TestLiveMutedOrUnpublishedMicrophoneEndsTheTurn(t *testing.T) {
 	const minSilence = 1500 * time.Millisecond
 	for _, tc := range []struct {
 		name string
-		stop func(t *testing.T, u *loopuser.User)
+		stop func(t *testing.T, u *simuser.User)
 	}{
-		{"muted", func(t *testing.T, u *loopuser.User) { u.Mute(true) }},
-		{"unpublished", func(t *testing.T, u *loopuser.User) {
+		{"muted", func(t *testing.T, u *simuser.User) { u.Mute(true) }},
+		{"unpublished", func(t *testing.T, u *simuser.User) {
 			if err := u.Unpublish(); err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestLiveMutedOrUnpublishedMicrophoneEndsTheTurn(t *testing.T) {
 			defer cancel()
 			u, ev := dtxRoom(t, ctx, "roomio-"+tc.name, session.WithVAD(&tonespeech.VAD{MinSilence: minSilence}))
 			time.Sleep(500 * time.Millisecond)
-			end := u.Speak(800 * time.Millisecond)
+			end := u.Speak(tonespeech.Tone(800*time.Millisecond, simuser.Rate))
 			tc.stop(t, u)
 			cctx, ccancel := context.WithTimeout(ctx, minSilence+5*time.Second)
 			commit, err := ev.commitAfter(cctx, end)

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
+	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/internal/simuser"
 )
 
 // legacySeen is one segment update as a participant's SDK reports it
@@ -37,7 +37,7 @@ func TestLiveTranscriptsReachLegacyTranscriptionReaders(t *testing.T) {
 	reply := "It is noon in Paris, and the sun is out."
 	startWorker(t, s, name, chatServer(t, reply).URL, ev, chattySTT())
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +64,7 @@ func TestLiveTranscriptsReachLegacyTranscriptionReaders(t *testing.T) {
 			seen = append(seen, l)
 		}
 	}
-	tok, err := auth.NewAccessToken(s.key, s.secret).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: name}).
-		SetIdentity("observer").SetValidFor(time.Hour).ToJWT()
+	tok, err := simuser.Token(s.key, s.secret, name, "observer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func TestLiveTranscriptsReachLegacyTranscriptionReaders(t *testing.T) {
 	defer obs.Disconnect()
 	time.Sleep(500 * time.Millisecond) // the observer knows the others before anything is said
 
-	u.Speak(2 * time.Second)
+	u.Speak(tonespeech.Tone(2*time.Second, simuser.Rate))
 	waitFinalFrom(t, ctx, u, a.Identity(), 1)
 	waitFinalFrom(t, ctx, u, "user", 1)
 	finals := func() (agent, user *legacySeen) {

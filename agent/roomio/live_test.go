@@ -2,8 +2,8 @@ package roomio_test
 
 // End-to-end tests against a real livekit-server (scripts/test.sh starts one
 // and sets LIVEKIT_TEST_URL, LIVEKIT_TEST_API_KEY, LIVEKIT_TEST_API_SECRET).
-// A second participant (internal/loopuser) plays the user: it publishes a
-// tone as its voice and reads what the agent sends. Speech models are the
+// A second participant (the module's internal/simuser) plays the user: it
+// publishes a tone as its voice and reads what the agent sends. Speech models are the
 // deterministic ones of internal/tonespeech; the LLM is the real inference
 // plugin against a loopback Chat Completions server.
 
@@ -27,9 +27,9 @@ import (
 
 	"github.com/livekit-go/agents/agent"
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
 	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
 	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/session"
 )
@@ -203,9 +203,16 @@ func startWorker(t *testing.T, s *liveServer, agentName, llmURL string, ev *even
 	}
 }
 
+// joinUser joins room as identity: the user of these tests, whose runs of
+// the agent's (tone) sound are heard with simuser.Sliding and end after
+// simuser.ToneQuietGap, the measure of the README's figures.
+func joinUser(ctx context.Context, url, key, secret, room, identity string, opts ...simuser.Option) (*simuser.User, error) {
+	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithOnsets(simuser.Sliding, simuser.ToneQuietGap)}, opts...)...)
+}
+
 // agentOf waits until the user sees an agent participant with an audio
 // track and lk.agent.state set.
-func agentOf(t *testing.T, ctx context.Context, u *loopuser.User) *lksdk.RemoteParticipant {
+func agentOf(t *testing.T, ctx context.Context, u *simuser.User) *lksdk.RemoteParticipant {
 	t.Helper()
 	var found *lksdk.RemoteParticipant
 	err := u.WaitFor(ctx, "the agent with its audio track", func() bool {
@@ -235,7 +242,7 @@ func TestLiveTurn(t *testing.T) {
 	ev := newEvents()
 	startWorker(t, s, name, chatServer(t, "It is noon.").URL, ev)
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +254,8 @@ func TestLiveTurn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	u.Speak(time.Second)
-	if err := u.WaitFor(ctx, "agent audio", func() bool { return len(u.Heard()) > 0 }); err != nil {
+	u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
+	if err := u.WaitFor(ctx, "agent audio", func() bool { return len(u.SoundRuns()) > 0 }); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.WaitFor(ctx, "agent transcript", func() bool {
@@ -285,20 +292,20 @@ func TestLiveTurn(t *testing.T) {
 	// A typed message on lk.chat is a turn too, answered in voice. (Once
 	// the first answer's sound ended at the user: the state reaches the
 	// room before the last 100 ms of audio have played.)
-	if err := u.WaitFor(ctx, "the answer's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+	if err := u.WaitFor(ctx, "the answer's end", func() bool { return !u.Sounding() }); err != nil {
 		t.Fatal(err)
 	}
-	heard := len(u.Heard())
+	heard := len(u.SoundRuns())
 	u.Room.LocalParticipant.SendText("hello there", lksdk.StreamTextOptions{Topic: roomio.TopicChat})
 	if err := u.WaitFor(ctx, "the reply to a chat message", func() bool {
-		return len(ev.assistantMessages()) == 2 && len(u.Heard()) > heard
+		return len(ev.assistantMessages()) == 2 && len(u.SoundRuns()) > heard
 	}); err != nil {
 		ev.mu.Lock()
 		for _, e := range ev.all {
 			t.Logf("%T %+v", e, e)
 		}
 		ev.mu.Unlock()
-		t.Fatalf("%v (heard %d runs of agent audio, %d before the message)", err, len(u.Heard()), heard)
+		t.Fatalf("%v (heard %d runs of agent audio, %d before the message)", err, len(u.SoundRuns()), heard)
 	}
 
 	// The user leaving ends the job, with that reason.
@@ -327,7 +334,7 @@ func TestLiveBargeIn(t *testing.T) {
 	long := "This is a long answer that goes on and on so that the user has plenty of time to talk over it before it ends."
 	startWorker(t, s, name, chatServer(t, long).URL, ev, session.WithFalseInterruptionTimeout(time.Second))
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,13 +345,13 @@ func TestLiveBargeIn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	u.Speak(time.Second)
-	if err := u.WaitFor(ctx, "agent audio", func() bool { on, _ := u.Sounding(); return on }); err != nil {
+	u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
+	if err := u.WaitFor(ctx, "agent audio", func() bool { return u.Sounding() }); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second) // let a second of the reply play
-	u.Speak(time.Second)
-	if err := u.WaitFor(ctx, "agent audio to stop", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+	u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
+	if err := u.WaitFor(ctx, "agent audio to stop", func() bool { return !u.Sounding() }); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.WaitFor(ctx, "the interrupted reply in history", func() bool { return len(ev.assistantMessages()) > 0 }); err != nil {
@@ -377,10 +384,10 @@ func TestLiveReconnect(t *testing.T) {
 	turn := func(what string) {
 		t.Helper()
 		before := len(ev.assistantMessages())
-		heard := len(u.Heard())
-		u.Speak(time.Second)
+		heard := len(u.SoundRuns())
+		u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
 		if err := u.WaitFor(ctx, what, func() bool {
-			return len(u.Heard()) > heard && len(ev.assistantMessages()) > before
+			return len(u.SoundRuns()) > heard && len(ev.assistantMessages()) > before
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +420,7 @@ func TestLiveReconnect(t *testing.T) {
 type directJob struct {
 	s     *liveServer
 	name  string
-	user  *loopuser.User
+	user  *simuser.User
 	room  *roomio.Room
 	ev    *events
 	done  chan error // RunJob's result
@@ -426,7 +433,7 @@ type directJob struct {
 func startDirectJob(t *testing.T, ctx context.Context, prefix, reply string, roomOpts ...roomio.Option) *directJob {
 	t.Helper()
 	j := runDirectJob(t, ctx, prefix, reply, roomOpts...)
-	u, err := loopuser.Join(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
+	u, err := joinUser(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
 	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -51,7 +51,7 @@ func TestLiveAgentStateReachesTheRoomWithin100ms(t *testing.T) {
 	ev := newEvents()
 	startWorker(t, s, name, chatServer(t, "It is noon in Paris, and the sun is out.").URL, ev, chattySTT())
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", loopuser.WithDTX())
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", simuser.WithDTX())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestLiveAgentStateReachesTheRoomWithin100ms(t *testing.T) {
 	}
 	// The second participant watches; it joins once the agent has linked
 	// the user.
-	obs, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "observer")
+	obs, err := joinUser(ctx, s.url, s.key, s.secret, name, "observer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestLiveAgentStateReachesTheRoomWithin100ms(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	from := len(ev.stateChanges())
 	for turn := range 2 {
-		u.Speak(2 * time.Second)
+		u.Speak(tonespeech.Tone(2*time.Second, simuser.Rate))
 		if err := u.WaitFor(ctx, "the answer's end", func() bool {
 			st := ev.stateChanges()
 			return len(st) >= from+3*(turn+1) && st[len(st)-1].New == session.AgentListening
@@ -115,7 +115,7 @@ func TestLiveAgentStateReachesTheRoomWithin100ms(t *testing.T) {
 
 // waitFinalFrom waits until n final transcripts from identity arrived, so
 // that none is in flight when the test ends.
-func waitFinalFrom(t *testing.T, ctx context.Context, u *loopuser.User, identity string, n int) {
+func waitFinalFrom(t *testing.T, ctx context.Context, u *simuser.User, identity string, n int) {
 	t.Helper()
 	if err := u.WaitFor(ctx, "the final transcripts", func() bool {
 		k := 0
@@ -144,7 +144,7 @@ func TestLiveTranscriptsAsFrontEndsReadThem(t *testing.T) {
 	reply := "It is noon in Paris, and the sun is out."
 	startWorker(t, s, name, chatServer(t, reply).URL, ev, chattySTT())
 	s.createRoom(t, name, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +153,13 @@ func TestLiveTranscriptsAsFrontEndsReadThem(t *testing.T) {
 	if err := u.WaitFor(ctx, "agent listening", func() bool { return a.Attributes()[roomio.AttributeAgentState] == "listening" }); err != nil {
 		t.Fatal(err)
 	}
-	u.Speak(2 * time.Second)
+	u.Speak(tonespeech.Tone(2*time.Second, simuser.Rate))
 	waitFinalFrom(t, ctx, u, a.Identity(), 1)
 	waitFinalFrom(t, ctx, u, "user", 1)
 
 	agentTrack := a.GetTrackPublication(livekit.TrackSource_MICROPHONE).SID()
 	userTrack := u.MicTrackID()
-	bySeg := map[string][]loopuser.Transcript{}
+	bySeg := map[string][]simuser.Transcript{}
 	var agentSegs, userSegs []string
 	for _, tr := range u.Transcripts() {
 		seg := tr.Attributes[roomio.AttributeSegmentID]
@@ -228,7 +228,7 @@ func TestLiveAgentTranscriptNamesItsNewTrackAfterFullReconnect(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	u.Speak(time.Second)
+	u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
 	if err := u.WaitFor(ctx, "a reply after the reconnection", func() bool { return len(ev.assistantMessages()) > before }); err != nil {
 		t.Fatal(err)
 	}

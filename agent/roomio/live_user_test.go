@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
+	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -29,7 +30,7 @@ const helperUserEnv = "ROOMIO_TEST_HELPER_USER_ROOM"
 func runHelperUser() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	u, err := loopuser.Join(ctx, os.Getenv("LIVEKIT_TEST_URL"), os.Getenv("LIVEKIT_TEST_API_KEY"), os.Getenv("LIVEKIT_TEST_API_SECRET"),
+	u, err := joinUser(ctx, os.Getenv("LIVEKIT_TEST_URL"), os.Getenv("LIVEKIT_TEST_API_KEY"), os.Getenv("LIVEKIT_TEST_API_SECRET"),
 		os.Getenv(helperUserEnv), "user")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper user:", err)
@@ -94,15 +95,15 @@ func TestLiveUserWhoDropsIsWaitedForAndRelinked(t *testing.T) {
 		t.Fatalf("the room ended when the user's connection dropped: %v", j.room.Err())
 	default:
 	}
-	u, err := loopuser.Join(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
+	u, err := joinUser(ctx, j.s.url, j.s.key, j.s.secret, j.name, "user")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(u.Close)
-	heard := len(u.Heard())
-	u.Speak(time.Second)
+	heard := len(u.SoundRuns())
+	u.Speak(tonespeech.Tone(time.Second, simuser.Rate))
 	if err := u.WaitFor(ctx, "the answer after coming back", func() bool {
-		return len(u.Heard()) > heard && len(j.ev.assistantMessages()) == 1
+		return len(u.SoundRuns()) > heard && len(j.ev.assistantMessages()) == 1
 	}); err != nil {
 		t.Fatal(err)
 	}

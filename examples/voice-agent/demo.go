@@ -19,7 +19,8 @@ import (
 
 	"github.com/livekit-go/agents/agent/roomio"
 	"github.com/livekit-go/agents/agent/worker"
-	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
+	"github.com/livekit-go/agents/internal/resample"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/pocketsphinx"
@@ -220,11 +221,16 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := simuser.Join(ctx, cfg.url, token, simuser.WithRecognizer(cfg.recognizer...), simuser.WithLogger(cfg.log))
+	ear, err := newUserEar(cfg.log, cfg.recognizer...)
 	if err != nil {
 		return nil, err
 	}
-	defer u.Close()
+	defer ear.Close()
+	u, err := simuser.Join(ctx, cfg.url, token, simuser.WithEar(ear), simuser.WithLogger(cfg.log))
+	if err != nil {
+		return nil, err
+	}
+	defer u.Close() // before ear.Close: no audio reaches the ear after it
 
 	voice, err := flite.New()
 	if err != nil {
@@ -252,7 +258,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	}
 	for i := range cfg.turns {
 		q := questions[i%len(questions)]
-		r, err := demoTurn(ctx, cfg, u, voice, p, metrics, i+1, q)
+		r, err := demoTurn(ctx, cfg, u, ear, voice, p, metrics, i+1, q)
 		if err != nil {
 			return nil, fmt.Errorf("turn %d: %w", i+1, err)
 		}
@@ -261,7 +267,7 @@ func runDemoConfig(ctx context.Context, cfg demoConfig) ([]turnResult, error) {
 	if cfg.bench {
 		printBench(out, results)
 	}
-	if d := u.Dropped(); d > 0 {
+	if d := ear.Dropped(); d > 0 {
 		fmt.Fprintf(out, "(the user's recognizer fell behind and skipped %d frames)\n", d)
 	}
 	fmt.Fprintf(out, "done: %d turns\n", len(results))
@@ -280,7 +286,7 @@ func drain(c chan session.TurnMetrics) {
 
 // demoTurn asks q aloud and follows the answer until the agent is
 // listening again, printing it as it comes.
-func demoTurn(ctx context.Context, cfg demoConfig, u *simuser.User, voice *flite.TTS, p *printer, metrics chan session.TurnMetrics, n int, q string) (turnResult, error) {
+func demoTurn(ctx context.Context, cfg demoConfig, u *simuser.User, ear *userEar, voice *flite.TTS, p *printer, metrics chan session.TurnMetrics, n int, q string) (turnResult, error) {
 	var r turnResult
 	pcm, err := voice.Synthesize(ctx, q)
 	if err != nil {
@@ -290,10 +296,10 @@ func demoTurn(ctx context.Context, cfg demoConfig, u *simuser.User, voice *flite
 	drain(metrics)
 	p.print()
 	runs := len(u.SoundRuns())
-	heard := len(u.Heard())
+	heard := len(ear.Heard())
 	finals := p.agentFinals
 	fmt.Fprintf(p.out, "\n[turn %d] user says (Flite, %.1f s): %q\n", n, float64(len(pcm))/flite.SampleRate, q)
-	end, err := u.Say(ctx, pcm)
+	end, err := u.Say(ctx, resample.Up(pcm, simuser.Rate/flite.SampleRate))
 	if err != nil {
 		return r, err
 	}
@@ -326,12 +332,12 @@ func demoTurn(ctx context.Context, cfg demoConfig, u *simuser.User, voice *flite
 	if err != nil {
 		return r, fmt.Errorf("%w (agent state %q; is the agent's STT hearing the question? see -log-level info)", err, u.AgentState())
 	}
-	if err := u.FlushHearing(tctx); err != nil {
+	if err := ear.Flush(tctx); err != nil {
 		return r, err
 	}
 	r.heardAsked, r.said = p.lastUser, p.lastAgent
 	var words []string
-	for _, h := range u.Heard()[heard:] {
+	for _, h := range ear.Heard()[heard:] {
 		words = append(words, h.Text)
 	}
 	r.userHeard = strings.Join(words, " ")

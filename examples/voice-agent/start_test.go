@@ -22,7 +22,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
+	"github.com/livekit-go/agents/internal/resample"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
 )
 
@@ -193,7 +194,7 @@ func askAfterGreeting(ctx context.Context, u *simuser.User, question string) err
 	if err != nil {
 		return err
 	}
-	_, err = u.Say(ctx, trimQuiet(pcm))
+	_, err = u.Say(ctx, resample.Up(trimQuiet(pcm), simuser.Rate/flite.SampleRate))
 	return err
 }
 

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/session"
 )

@@ -19,7 +19,7 @@ import (
 
 	"github.com/livekit/protocol/auth"
 
-	"github.com/livekit-go/agents/examples/voice-agent/internal/simuser"
+	"github.com/livekit-go/agents/internal/simuser"
 )
 
 const (

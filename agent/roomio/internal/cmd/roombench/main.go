@@ -45,9 +45,10 @@ import (
 
 	"github.com/livekit-go/agents/agent"
 	"github.com/livekit-go/agents/agent/roomio"
-	"github.com/livekit-go/agents/agent/roomio/internal/loopuser"
 	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
 	"github.com/livekit-go/agents/agent/worker"
+	"github.com/livekit-go/agents/internal/resample"
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
 	"github.com/livekit-go/agents/plugins/inference"
 	"github.com/livekit-go/agents/plugins/silero"
@@ -222,8 +223,15 @@ func deleteRoom(s server, room string) {
 	_, _ = lksdk.NewRoomServiceClient(s.url, s.key, s.secret).DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: room})
 }
 
+// joinUser joins room as identity: the user of these tests, whose runs of
+// the agent's (tone) sound are heard with simuser.Sliding and end after
+// simuser.ToneQuietGap, the measure of the README's figures.
+func joinUser(ctx context.Context, url, key, secret, room, identity string, opts ...simuser.Option) (*simuser.User, error) {
+	return simuser.JoinWithKey(ctx, url, key, secret, room, identity, append([]simuser.Option{simuser.WithOnsets(simuser.Sliding, simuser.ToneQuietGap)}, opts...)...)
+}
+
 // waitAgent waits until the agent is in the room and listening.
-func waitAgent(ctx context.Context, u *loopuser.User) error {
+func waitAgent(ctx context.Context, u *simuser.User) error {
 	return u.WaitFor(ctx, "the agent listening", func() bool {
 		for _, p := range u.Room.GetRemoteParticipants() {
 			if p.Kind() == lksdk.ParticipantAgent && p.Attributes()[roomio.AttributeAgentState] == "listening" &&
@@ -253,7 +261,7 @@ type userFlags struct {
 	noise  *float64
 	voice  *string
 	vad    *string
-	speech []int16 // what the user says, at loopuser.Rate
+	speech []int16 // what the user says, at simuser.Rate
 }
 
 func addUserFlags(fs *flag.FlagSet) *userFlags {
@@ -265,10 +273,10 @@ func addUserFlags(fs *flag.FlagSet) *userFlags {
 	}
 }
 
-func (f *userFlags) options() []loopuser.Option {
-	opts := []loopuser.Option{loopuser.WithNoise(*f.noise)}
+func (f *userFlags) options() []simuser.Option {
+	opts := []simuser.Option{simuser.WithNoise(*f.noise)}
 	if *f.dtx {
-		opts = append(opts, loopuser.WithDTX())
+		opts = append(opts, simuser.WithDTX())
 	}
 	return opts
 }
@@ -278,7 +286,7 @@ func (f *userFlags) prepare(ctx context.Context) (stack, error) {
 	var st stack
 	switch *f.voice {
 	case "tone":
-		f.speech = tonespeech.Tone(800*time.Millisecond, loopuser.Rate)
+		f.speech = tonespeech.Tone(800*time.Millisecond, simuser.Rate)
 	case "flite":
 		tts, err := flite.New()
 		if err != nil {
@@ -288,7 +296,7 @@ func (f *userFlags) prepare(ctx context.Context) (stack, error) {
 		if err != nil {
 			return st, err
 		}
-		f.speech = loopuser.Upsample(pcm, flite.SampleRate)
+		f.speech = resample.Up(pcm, simuser.Rate/flite.SampleRate)
 	default:
 		return st, fmt.Errorf("-voice %q: want tone or flite", *f.voice)
 	}
@@ -350,7 +358,7 @@ func latency(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deleteRoom(s, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", uf.options()...)
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", uf.options()...)
 	if err != nil {
 		return err
 	}
@@ -364,15 +372,15 @@ func latency(ctx context.Context, args []string) error {
 	began := time.Now()
 	for i := range *turns {
 		time.Sleep(time.Second) // the user is quiet a moment between turns, as people are
-		before := len(u.Heard())
-		end := u.SpeakPCM(uf.speech)
+		before := len(u.SoundRuns())
+		end := u.Speak(uf.speech)
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.Heard()) > before })
+		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.SoundRuns()) > before })
 		cancel()
 		if err != nil {
 			return fmt.Errorf("turn %d: %w", i, err)
 		}
-		heard := u.Heard()[before]
+		heard := u.SoundRuns()[before]
 		var m session.TurnMetrics
 		var think time.Time
 		select {
@@ -391,7 +399,7 @@ func latency(ctx context.Context, args []string) error {
 		dEOU, dE2E = append(dEOU, m.EndOfUtteranceDelay-c), append(dE2E, m.E2ELatency-h)
 		fmt.Printf("turn %2d: end of voice -> commit %s, -> heard %s; session: end of utterance %s, e2e %s (LLM %s, TTS %s)\n",
 			i+1, ms(c), ms(h), ms(m.EndOfUtteranceDelay), ms(m.E2ELatency), ms(m.LLMTTFT), ms(m.TTSTTFB))
-		if err := u.WaitFor(ctx, "the reply's end", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+		if err := u.WaitFor(ctx, "the reply's end", func() bool { return !u.Sounding() }); err != nil {
 			return err
 		}
 	}
@@ -456,7 +464,7 @@ func stateDelay(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deleteRoom(s, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user", loopuser.WithDTX())
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", simuser.WithDTX())
 	if err != nil {
 		return err
 	}
@@ -464,7 +472,7 @@ func stateDelay(ctx context.Context, args []string) error {
 	if err := waitAgent(ctx, u); err != nil {
 		return err
 	}
-	obs, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "observer")
+	obs, err := joinUser(ctx, s.url, s.key, s.secret, name, "observer")
 	if err != nil {
 		return err
 	}
@@ -474,12 +482,12 @@ func stateDelay(ctx context.Context, args []string) error {
 	from := len(changes)
 	mu.Unlock()
 	for i := range *turns {
-		before := len(u.Heard())
-		u.Speak(2 * time.Second)
+		before := len(u.SoundRuns())
+		u.Speak(tonespeech.Tone(2*time.Second, simuser.Rate))
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.Heard()) > before })
+		err := u.WaitFor(tctx, "the reply", func() bool { return len(u.SoundRuns()) > before })
 		if err == nil {
-			err = u.WaitFor(tctx, "the reply's end", func() bool { on, _ := u.Sounding(); return !on })
+			err = u.WaitFor(tctx, "the reply's end", func() bool { return !u.Sounding() })
 		}
 		cancel()
 		if err != nil {
@@ -606,7 +614,7 @@ func density(ctx context.Context, args []string) error {
 
 	var wg sync.WaitGroup
 	var turns, failures, splits atomic.Int64
-	users := make([]*loopuser.User, *rooms)
+	users := make([]*simuser.User, *rooms)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ready := make(chan error, *rooms)
@@ -616,7 +624,7 @@ func density(ctx context.Context, args []string) error {
 			return err
 		}
 		defer deleteRoom(s, room)
-		u, err := loopuser.Join(ctx, s.url, s.key, s.secret, room, "user")
+		u, err := joinUser(ctx, s.url, s.key, s.secret, room, "user")
 		if err != nil {
 			return err
 		}
@@ -633,12 +641,12 @@ func density(ctx context.Context, args []string) error {
 				return
 			}
 			for runCtx.Err() == nil {
-				before := len(u.Heard())
-				u.Speak(1200 * time.Millisecond)
+				before := len(u.SoundRuns())
+				u.Speak(tonespeech.Tone(1200*time.Millisecond, simuser.Rate))
 				tctx, tcancel := context.WithTimeout(runCtx, 10*time.Second)
-				err := u.WaitFor(tctx, "reply", func() bool { return len(u.Heard()) > before })
+				err := u.WaitFor(tctx, "reply", func() bool { return len(u.SoundRuns()) > before })
 				if err == nil {
-					err = u.WaitFor(tctx, "reply end", func() bool { on, _ := u.Sounding(); return !on })
+					err = u.WaitFor(tctx, "reply end", func() bool { return !u.Sounding() })
 				}
 				tcancel()
 				if runCtx.Err() != nil {
@@ -648,7 +656,7 @@ func density(ctx context.Context, args []string) error {
 					failures.Add(1)
 				} else {
 					turns.Add(1)
-					if len(u.Heard()) > before+1 {
+					if len(u.SoundRuns()) > before+1 {
 						splits.Add(1) // the reply arrived in pieces: a silence of 150 ms or more inside it
 					}
 				}
@@ -709,7 +717,7 @@ func listen(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, *room, uniqueName("listener"))
+	u, err := joinUser(ctx, s.url, s.key, s.secret, *room, uniqueName("listener"))
 	if err != nil {
 		return err
 	}
@@ -723,12 +731,12 @@ func listen(ctx context.Context, args []string) error {
 			fmt.Printf("%s transcript from %s: %q %v\n", t.At.Format("15:04:05.000"), t.From, t.Text, t.Attributes)
 			seen++
 		}
-		for _, h := range u.Heard()[heard:] {
+		for _, h := range u.SoundRuns()[heard:] {
 			fmt.Printf("%s agent audio starts\n", h.Format("15:04:05.000"))
 			heard++
 		}
 		if *speak && time.Now().After(nextSpeak) {
-			u.SpeakAsync(time.Second)
+			u.SpeakAsync(tonespeech.Tone(time.Second, simuser.Rate))
 			nextSpeak = time.Now().Add(5 * time.Second)
 		}
 	}
@@ -761,7 +769,7 @@ func bargein(ctx context.Context, args []string) error {
 		return err
 	}
 	defer deleteRoom(s, name)
-	u, err := loopuser.Join(ctx, s.url, s.key, s.secret, name, "user")
+	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
 	if err != nil {
 		return err
 	}
@@ -772,29 +780,29 @@ func bargein(ctx context.Context, args []string) error {
 	const threshold = 500 * time.Millisecond
 	var beyond []time.Duration
 	for i := range *turns {
-		before := len(u.Heard())
-		u.Speak(800 * time.Millisecond)
-		if err := u.WaitFor(ctx, "the reply", func() bool { return len(u.Heard()) > before }); err != nil {
+		before := len(u.SoundRuns())
+		u.Speak(tonespeech.Tone(800*time.Millisecond, simuser.Rate))
+		if err := u.WaitFor(ctx, "the reply", func() bool { return len(u.SoundRuns()) > before }); err != nil {
 			return err
 		}
 		time.Sleep(time.Second)
 		start := time.Now()
-		u.SpeakAsync(1500 * time.Millisecond)
+		u.SpeakAsync(tonespeech.Tone(1500*time.Millisecond, simuser.Rate))
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := u.WaitFor(tctx, "the reply to stop", func() bool { on, _ := u.Sounding(); return !on })
+		err := u.WaitFor(tctx, "the reply to stop", func() bool { return !u.Sounding() })
 		cancel()
 		if err != nil {
 			return fmt.Errorf("turn %d: %w", i, err)
 		}
-		_, last := u.Sounding()
+		last := u.LastSound()
 		b := last.Sub(start) - threshold
 		beyond = append(beyond, b)
 		fmt.Printf("interruption %2d: agent audio stopped %s after the user began, %s beyond the 0.5 s threshold\n", i+1, ms(last.Sub(start)), ms(b))
 		// The user's speech is a new turn: let its reply start, then
 		// interrupt nothing more and wait for quiet.
 		time.Sleep(2500 * time.Millisecond)
-		u.Speak(300 * time.Millisecond) // cut the new reply short (an interim needs 200 ms)
-		if err := u.WaitFor(ctx, "quiet", func() bool { on, _ := u.Sounding(); return !on }); err != nil {
+		u.Speak(tonespeech.Tone(300*time.Millisecond, simuser.Rate)) // cut the new reply short (an interim needs 200 ms)
+		if err := u.WaitFor(ctx, "quiet", func() bool { return !u.Sounding() }); err != nil {
 			return err
 		}
 		time.Sleep(3 * time.Second)

@@ -1,6 +1,7 @@
-package loopuser
+package simuser
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"math"
@@ -10,13 +11,19 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
-
-	"github.com/livekit-go/agents/agent/roomio/internal/tonespeech"
 )
 
 // Frame is the microphone's packet duration, a browser's (20 ms Opus
 // frames).
 const Frame = 20 * time.Millisecond
+
+// VoiceRMS is the level (RMS of a 20 ms frame, int16 units: -36 dBFS)
+// above which the user's own voice is loud: the end of its voice is the
+// send time of the last frame above it. It is the end of speech as the
+// agent's VAD sees it (agent/roomio/internal/tonespeech's Threshold,
+// plugins/silero's voice level), so it is not AudibleDBFS, which is what
+// the user hears: a room's noise ([WithNoise]) may sit between the two.
+const VoiceRMS = 500
 
 const frameSamples = Rate / 50
 
@@ -36,6 +43,7 @@ type mic struct {
 	mu        sync.Mutex
 	queue     []int16   // speech not yet captured
 	voiceEnd  time.Time // when the last loud frame was sent
+	spokenEnd time.Time // when the frame that took the last queued sample was sent
 	drained   chan struct{}
 	muted     bool
 	sent      int // packets sent
@@ -96,7 +104,7 @@ func (m *mic) capture(pcm []int16, buf []byte) {
 	for i := n; i < len(pcm); i++ {
 		pcm[i] = m.quietSample()
 	}
-	loud := tonespeech.RMS(pcm) > tonespeech.Threshold
+	loud := RMS(pcm) > VoiceRMS
 	emptied := n > 0 && len(m.queue) == 0
 	muted := m.muted
 	m.mu.Unlock()
@@ -114,9 +122,12 @@ func (m *mic) capture(pcm []int16, buf []byte) {
 	if loud && !muted {
 		m.voiceEnd = now
 	}
-	if emptied && m.drained != nil {
-		close(m.drained)
-		m.drained = nil
+	if emptied {
+		m.spokenEnd = now
+		if m.drained != nil {
+			close(m.drained)
+			m.drained = nil
+		}
 	}
 	if err != nil || (m.dtx && size <= 2) {
 		m.skipped++
@@ -155,6 +166,29 @@ func (m *mic) speak(pcm []int16) <-chan struct{} {
 		m.drained = make(chan struct{})
 	}
 	return m.drained
+}
+
+// say queues pcm and waits until its last sample was sent; it returns
+// when that was. If ctx ends first, what is not yet sent is dropped.
+func (m *mic) say(ctx context.Context, pcm []int16) (time.Time, error) {
+	if len(pcm) == 0 {
+		return time.Now(), nil
+	}
+	select {
+	case <-m.speak(pcm):
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.spokenEnd, nil
+	case <-ctx.Done():
+		m.mu.Lock()
+		m.queue = nil
+		if m.drained != nil {
+			close(m.drained)
+			m.drained = nil
+		}
+		m.mu.Unlock()
+		return time.Time{}, ctx.Err()
+	}
 }
 
 // setTrack sends from now on to track (a new publication).

@@ -1,4 +1,4 @@
-package simuser
+package resample
 
 import (
 	"math"
@@ -8,6 +8,12 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	low    = 16000
+	high   = 48000
+	factor = high / low
+)
 
 func tone(hz float64, rate, n int) []int16 {
 	out := make([]int16, n)
@@ -28,16 +34,16 @@ func rms(s []int16) float64 {
 // Speech-band audio keeps its length ratio and level through the 48 kHz
 // round trip; what lies above 8 kHz at 48 kHz is filtered out before it
 // could alias into the recognizer's band.
-func TestResampleRoundTrip(t *testing.T) {
-	in := tone(440, SpeechRate, SpeechRate) // 1 s
-	up := upsample(in)
+func TestRoundTrip(t *testing.T) {
+	in := tone(440, low, low) // 1 s
+	up := Up(in, factor)
 	if got, want := len(up), 3*len(in); got != want {
 		t.Fatalf("upsampled length = %d, want %d", got, want)
 	}
-	d := newDownsampler()
+	d := NewDown(factor)
 	var down []int16
 	for i := 0; i < len(up); i += 960 { // 20 ms frames, as the track delivers them
-		down = append(down, d.process(up[i:min(i+960, len(up))])...)
+		down = append(down, d.Process(up[i:min(i+960, len(up))])...)
 	}
 	if got, want := len(down), len(in); got != want {
 		t.Fatalf("round-trip length = %d, want %d", got, want)
@@ -47,17 +53,28 @@ func TestResampleRoundTrip(t *testing.T) {
 			t.Errorf("%s: RMS %.0f, want %.0f within 5%%", name, r, want)
 		}
 	}
-	high := newDownsampler().process(tone(12000, Rate, Rate/2))
-	if r := rms(high[200:]); r > 8000*0.05 {
+	hi := NewDown(factor).Process(tone(12000, high, high/2))
+	if r := rms(hi[200:]); r > 8000*0.05 {
 		t.Errorf("a 12 kHz tone came through at RMS %.0f, want it filtered out", r)
 	}
 }
 
-func TestResampleEmpty(t *testing.T) {
-	if got := upsample(nil); len(got) != 0 {
-		t.Errorf("upsample(nil) = %d samples", len(got))
+func TestEmpty(t *testing.T) {
+	if got := Up(nil, factor); len(got) != 0 {
+		t.Errorf("Up(nil) = %d samples", len(got))
 	}
-	if got := newDownsampler().process(nil); len(got) != 0 {
-		t.Errorf("process(nil) = %d samples", len(got))
+	if got := NewDown(factor).Process(nil); len(got) != 0 {
+		t.Errorf("Process(nil) = %d samples", len(got))
+	}
+}
+
+// Factor 1 is a copy; a factor below 1 is no audio.
+func TestFactorOneAndBelow(t *testing.T) {
+	in := tone(440, low, 320)
+	if got := Up(in, 1); len(got) != len(in) || &got[0] == &in[0] || got[100] != in[100] {
+		t.Errorf("Up(in, 1) is not a copy of in")
+	}
+	if got := Up(in, 0); got != nil {
+		t.Errorf("Up(in, 0) = %d samples, want none", len(got))
 	}
 }
