@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/livekit-go/agents/audio"
+	"github.com/livekit-go/agents/internal/resample"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -107,10 +108,10 @@ func newAudioInputWith(rate int, newDec func(rate int) (packetDecoder, error)) *
 	case isOpusRate(rate):
 	case opusRate%rate == 0:
 		decRate = opusRate
-		down := newDownsampler(opusRate / rate)
+		down := resample.NewDown(opusRate / rate)
 		emit = func(pcm []int16, at time.Time) {
-			first := down.firstOut()
-			in.write(down.process(pcm), at.Add(samplesDur(first, opusRate)))
+			first := down.FirstOut()
+			in.write(down.Process(pcm), at.Add(samplesDur(first, opusRate)))
 		}
 	default:
 		decRate = opusRate

@@ -16,6 +16,7 @@ import (
 	lkmedia "github.com/livekit/server-sdk-go/v2/pkg/media"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/livekit-go/agents/internal/resample"
 	"github.com/livekit-go/agents/session"
 )
 
@@ -285,7 +286,7 @@ func Connect(ctx context.Context, url, token string, opts ...Option) (*Room, err
 	}
 	var sink pcmSink = r.track
 	if trackRate != o.outputRate {
-		sink = &upsampleSink{sink: r.track, up: newUpsampler(trackRate / o.outputRate)}
+		sink = &upsampleSink{sink: r.track, up: resample.NewUpsampler(trackRate / o.outputRate)}
 	}
 	r.out = newAudioOutput(sink, o.outputRate, 1)
 	r.scan()

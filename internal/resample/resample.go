@@ -1,11 +1,13 @@
-// Package resample converts the simulated user's speech and hearing
-// between a speech model's rate (16 kHz: flite, pocketsphinx) and the
-// 48 kHz a browser publishes and hears at, by an integer factor.
+// Package resample converts mono PCM between a speech model's rate (16 kHz:
+// Silero, flite, pocketsphinx, the STT and TTS defaults) and the 48 kHz a
+// LiveKit track carries, by an integer factor, with one short windowed-sinc
+// FIR. agent/roomio converts the agent's input and output with it (Down,
+// Upsampler); the simulated user (internal/simuser) its speech and hearing
+// (Up, Down).
 //
-// The SDK's tracks would resample with soxr, which adds tens of
-// milliseconds a pass; a short windowed-sinc FIR adds under a millisecond,
-// so a latency the user measures is the agent's and the transport's, not
-// the user's.
+// The SDK's tracks would resample with soxr, which measured about 20 ms of
+// delay a pass on loopback; this FIR adds under half a millisecond, so a
+// latency measured in a room is the agent's and the transport's.
 package resample
 
 import "math"
@@ -83,6 +85,13 @@ func NewDown(factor int) *Down {
 	return &Down{factor: factor, taps: t, hist: make([]float64, len(t))}
 }
 
+// FirstOut is the index, in the next input, of the sample that the next
+// output sample stands for: where its phase completes, less the filter's
+// delay (half its length, linear phase). Negative: an earlier input.
+func (d *Down) FirstOut() int {
+	return d.factor - 1 - d.phase - (len(d.taps)-1)/2
+}
+
 // Process takes the next samples and returns those of the lower rate
 // they complete.
 func (d *Down) Process(in []int16) []int16 {
@@ -101,6 +110,42 @@ func (d *Down) Process(in []int16) []int16 {
 			acc += h * d.hist[n-1-j]
 		}
 		out = append(out, clamp16(acc))
+	}
+	return out
+}
+
+// Upsampler raises a mono stream's rate by an integer factor (polyphase
+// FIR), keeping the filter's history across calls: for a stream handed
+// over in pieces, where [Up] takes one whole utterance. Its output lags by
+// the filter's half length (under half a millisecond). One stream, one
+// goroutine.
+type Upsampler struct {
+	factor int
+	taps   []float64
+	hist   []float64 // the last ceil(len(taps)/factor) input samples, oldest first
+}
+
+// NewUpsampler returns an Upsampler by factor (at least 1).
+func NewUpsampler(factor int) *Upsampler {
+	factor = max(factor, 1)
+	t := taps(factor)
+	return &Upsampler{factor: factor, taps: t, hist: make([]float64, (len(t)+factor-1)/factor)}
+}
+
+// Process takes the next samples and returns factor times as many.
+func (u *Upsampler) Process(in []int16) []int16 {
+	out := make([]int16, 0, len(in)*u.factor)
+	m := len(u.hist)
+	for _, v := range in {
+		copy(u.hist, u.hist[1:])
+		u.hist[m-1] = float64(v)
+		for p := range u.factor {
+			var acc float64
+			for q := 0; p+q*u.factor < len(u.taps); q++ {
+				acc += u.taps[p+q*u.factor] * u.hist[m-1-q]
+			}
+			out = append(out, clamp16(acc*float64(u.factor)))
+		}
 	}
 	return out
 }

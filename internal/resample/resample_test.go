@@ -78,3 +78,57 @@ func TestFactorOneAndBelow(t *testing.T) {
 		t.Errorf("Up(in, 0) = %d samples, want none", len(got))
 	}
 }
+
+// The streaming pair, fed in pieces as a room hands them (10 ms to the
+// output, 10 ms from the decoder), keeps a tone's length and level both
+// ways, for every factor a room uses.
+func TestStreamingKeepsATone(t *testing.T) {
+	for _, k := range []int{2, 3, 6} {
+		lowRate := high / k
+		in := tone(440, lowRate, lowRate/5) // 200 ms
+		up := NewUpsampler(k)
+		var hi []int16
+		for i := 0; i < len(in); i += lowRate / 100 {
+			hi = append(hi, up.Process(in[i:min(i+lowRate/100, len(in))])...)
+		}
+		if len(hi) != len(in)*k {
+			t.Errorf("k=%d: upsampled %d samples to %d, want %d", k, len(in), len(hi), len(in)*k)
+		}
+		down := NewDown(k)
+		var back []int16
+		for i := 0; i < len(hi); i += 480 {
+			back = append(back, down.Process(hi[i:min(i+480, len(hi))])...)
+		}
+		if len(back) != len(in) {
+			t.Errorf("k=%d: round trip gave %d samples, want %d", k, len(back), len(in))
+		}
+		// Past the filters' warm-up the level is the tone's.
+		r0, r1, r2 := rms(in[len(in)/2:]), rms(hi[len(hi)/2:]), rms(back[len(back)/2:])
+		if math.Abs(r1-r0)/r0 > 0.02 || math.Abs(r2-r0)/r0 > 0.02 {
+			t.Errorf("k=%d: RMS %.0f, after upsampling %.0f, after the round trip %.0f", k, r0, r1, r2)
+		}
+	}
+}
+
+// 15 kHz at 48 kHz would fold to 1 kHz at 16 kHz: the filter removes it.
+func TestDownRejectsAliases(t *testing.T) {
+	out := NewDown(3).Process(tone(15000, high, high/5))
+	if r := rms(out[len(out)/2:]); r > 300 {
+		t.Errorf("15 kHz leaks through at RMS %.0f of 5657", r)
+	}
+}
+
+// FirstOut places the next output sample on the input's timeline: with
+// the filter's delay, the first output stands for an input before the
+// first one (negative), and each output is factor inputs after the last.
+func TestDownFirstOut(t *testing.T) {
+	d := NewDown(3)
+	first := d.FirstOut()
+	if want := 3 - 1 - (len(taps(3))-1)/2; first != want {
+		t.Errorf("FirstOut before any input = %d, want %d", first, want)
+	}
+	d.Process(make([]int16, 4)) // one output (after 3), one sample into the next
+	if got, want := d.FirstOut(), first-1; got != want {
+		t.Errorf("FirstOut after 4 samples = %d, want %d", got, want)
+	}
+}
