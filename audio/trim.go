@@ -8,15 +8,18 @@ import (
 	"math"
 	"time"
 
+	"github.com/livekit-go/agents/internal/loudness"
 	"github.com/livekit-go/agents/session"
 )
 
 // Defaults of [TrimLeadingSilence].
 const (
 	// DefaultTrimThreshold is the level, in dB below full scale, under
-	// which a 5 ms window counts as near-silence. Flite's lead-in sits
-	// near -65 dBFS, its speech onsets near -45 and above.
-	DefaultTrimThreshold = -50.0
+	// which a 5 ms window counts as near-silence: the level at which this
+	// module's latencies count the agent as heard (internal/loudness).
+	// Flite's lead-in sits near -65 dBFS, its speech onsets near -45 and
+	// above.
+	DefaultTrimThreshold = loudness.AudibleDBFS
 	// DefaultTrimKeep is the near-silence kept before the first sound, so
 	// the onset is not clipped.
 	DefaultTrimKeep = 10 * time.Millisecond

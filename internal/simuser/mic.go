@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
+
+	"github.com/livekit-go/agents/internal/loudness"
 )
 
 // Frame is the microphone's packet duration, a browser's (20 ms Opus
@@ -19,11 +21,12 @@ const Frame = 20 * time.Millisecond
 
 // VoiceRMS is the level (RMS of a 20 ms frame, int16 units: -36 dBFS)
 // above which the user's own voice is loud: the end of its voice is the
-// send time of the last frame above it. It is the end of speech as the
-// agent's VAD sees it (agent/roomio/internal/tonespeech's Threshold,
-// plugins/silero's voice level), so it is not AudibleDBFS, which is what
-// the user hears: a room's noise ([WithNoise]) may sit between the two.
-const VoiceRMS = 500
+// send time of the last frame above it. It is internal/loudness's voice
+// level, the end of speech as the agent's VAD sees it
+// (agent/roomio/internal/tonespeech, plugins/silero), so it is not
+// AudibleDBFS, which is what the user hears: a room's noise
+// ([WithNoise]) may sit between the two.
+const VoiceRMS = loudness.VoiceRMS
 
 const frameSamples = Rate / 50
 
@@ -104,7 +107,7 @@ func (m *mic) capture(pcm []int16, buf []byte) {
 	for i := n; i < len(pcm); i++ {
 		pcm[i] = m.quietSample()
 	}
-	loud := RMS(pcm) > VoiceRMS
+	loud := loudness.RMS(pcm) > VoiceRMS
 	emptied := n > 0 && len(m.queue) == 0
 	muted := m.muted
 	m.mu.Unlock()

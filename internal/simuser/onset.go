@@ -1,8 +1,9 @@
 package simuser
 
 import (
-	"math"
 	"time"
+
+	"github.com/livekit-go/agents/internal/loudness"
 )
 
 // How the user decides it hears the agent: the RMS of 20 ms of what
@@ -13,11 +14,11 @@ import (
 // noise) is not heard, however early it arrives.
 const (
 	// AudibleDBFS is the level, in dB below full scale, at which 20 ms
-	// are heard. Flite's lead-in sits near -65 dBFS and its speech above
-	// -30; the tone TTS of agent/roomio's tests speaks at about -13; an
-	// idle track is digital silence. The voice-agent's web page hears at
-	// the same level (app.js AUDIBLE_DBFS).
-	AudibleDBFS = -50.0
+	// are heard: internal/loudness's, which the voice-agent's web page
+	// (app.js AUDIBLE_DBFS) and the trim of a TTS's lead-in share. The
+	// tone TTS of agent/roomio's tests speaks at about -13 dBFS; an idle
+	// track is digital silence.
+	AudibleDBFS = loudness.AudibleDBFS
 	// OnsetFrame is the length the RMS is taken over.
 	OnsetFrame = 20 * time.Millisecond
 	// QuietGap is the default silence that ends a run of the agent's
@@ -50,7 +51,7 @@ const (
 )
 
 // audibleRMS is AudibleDBFS as an RMS in int16 units (about 104).
-var audibleRMS = 32768 * math.Pow(10, AudibleDBFS/20)
+var audibleRMS = loudness.FromDBFS(AudibleDBFS)
 
 // Onsets finds where runs of audible sound start in a stream of mono PCM
 // at a given rate, delivered in pieces of any length. It is the one place
@@ -167,17 +168,5 @@ func (o *Onsets) Gaps() int { return o.gaps }
 
 // Audible reports whether frame's RMS reaches AudibleDBFS.
 func Audible(frame []int16) bool {
-	return RMS(frame) >= audibleRMS
-}
-
-// RMS returns the root mean square of s (0 for no samples).
-func RMS(s []int16) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, v := range s {
-		sum += float64(v) * float64(v)
-	}
-	return math.Sqrt(sum / float64(len(s)))
+	return loudness.RMS(frame) >= audibleRMS
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/livekit-go/agents/internal/loudness"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -157,7 +159,7 @@ func TestVoiceLevel(t *testing.T) {
 	if got := 20 * math.Log10(VoiceRMS/32768.0); math.Abs(got-(-36.3)) > 0.1 {
 		t.Errorf("VoiceRMS is %.1f dBFS, want -36.3", got)
 	}
-	if RMS(level(-40, 960)) > VoiceRMS || RMS(level(-30, 960)) <= VoiceRMS {
+	if loudness.RMS(level(-40, 960)) > VoiceRMS || loudness.RMS(level(-30, 960)) <= VoiceRMS {
 		t.Error("-40 dBFS is voice or -30 dBFS is not")
 	}
 }

@@ -3,6 +3,8 @@ package silero
 import (
 	"math"
 	"time"
+
+	"github.com/livekit-go/agents/internal/loudness"
 )
 
 // Where the voice ends. Silero's probability stays high for 60 to 200 ms
@@ -23,11 +25,10 @@ import (
 const (
 	voiceBlock    = SampleRate / 50  // samples: 20 ms
 	minVoiceBlock = SampleRate / 100 // 10 ms
-	// voiceLevel is -36 dBFS, the level above which the rest of this
-	// repository counts a frame as voice (the user's end of voice in the
-	// live tests and roombench). Speech from a browser microphone sits
-	// near -20 to -30 dBFS; noise-suppressed room noise below -50.
-	voiceLevel = 500.0
+	// voiceLevel is internal/loudness's voice level (-36 dBFS), where the
+	// rest of this repository counts a frame as voice (the user's end of
+	// voice in the live tests and roombench).
+	voiceLevel = loudness.VoiceRMS
 	// voiceRange is 20 dB, as an amplitude ratio.
 	voiceRange    = 10.0
 	voiceLookback = 320 * time.Millisecond

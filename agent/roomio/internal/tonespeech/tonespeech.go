@@ -14,26 +14,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit-go/agents/internal/loudness"
 	"github.com/livekit-go/agents/session"
 )
 
 // Rate is the sample rate of the TTS's audio.
 const Rate = 16000
 
-// Threshold is the RMS above which a frame is sound.
-const Threshold = 500
-
-// RMS returns the root mean square of s.
-func RMS(s []int16) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, v := range s {
-		sum += float64(v) * float64(v)
-	}
-	return math.Sqrt(sum / float64(len(s)))
-}
+// Threshold is the RMS above which a frame is sound: internal/loudness's
+// voice level, where the simulated user places the end of its voice.
+const Threshold = loudness.VoiceRMS
 
 // Tone returns d of a 440 Hz tone at rate, mono, at about a third of full
 // scale.
@@ -106,7 +96,7 @@ func (s *vadStream) Push(f session.AudioFrame) error {
 	default:
 	}
 	d := f.Duration()
-	if RMS(f.Data) > Threshold {
+	if loudness.RMS(f.Data) > Threshold {
 		s.quiet = 0
 		s.sound += d
 		if s.speaking {
@@ -195,7 +185,7 @@ func (s *sttStream) Push(f session.AudioFrame) error {
 		return session.ErrStreamClosed
 	default:
 	}
-	if RMS(f.Data) <= Threshold {
+	if loudness.RMS(f.Data) <= Threshold {
 		return nil
 	}
 	s.mu.Lock()
