@@ -29,23 +29,11 @@ type legacySeen struct {
 // that way, each on its participant and track, under the segment ids of
 // the text streams, the last update final.
 func TestLiveTranscriptsReachLegacyTranscriptionReaders(t *testing.T) {
-	s := testServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*waitLimit)
 	defer cancel()
-	name := uniqueName("roomio-legacy")
-	ev := newEvents()
 	reply := "It is noon in Paris, and the sun is out."
-	startWorker(t, s, name, chatServer(t, reply).URL, ev, chattySTT())
-	s.createRoom(t, name, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	a := agentOf(t, ctx, u)
-	if err := u.WaitFor(ctx, "agent listening", func() bool { return a.Attributes()[roomio.AttributeAgentState] == "listening" }); err != nil {
-		t.Fatal(err)
-	}
+	r := startChattyRoom(t, ctx, "roomio-legacy", reply)
+	s, name, u, a := r.s, r.name, r.u, r.a
 
 	var mu sync.Mutex
 	var seen []legacySeen

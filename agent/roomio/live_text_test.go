@@ -39,27 +39,44 @@ func (e *events) stateChanges() []session.AgentStateChangedEvent {
 	return out
 }
 
+// chattyRoom is a live room whose agent answers with reply through the
+// chatty STT, and a user, joined with opts, who sees the agent listening.
+type chattyRoom struct {
+	s    *liveServer
+	name string
+	ev   *events
+	u    *simuser.User
+	a    *lksdk.RemoteParticipant
+}
+
+// startChattyRoom starts that room on the test server (skipping without
+// one); the user leaves when the test ends.
+func startChattyRoom(t *testing.T, ctx context.Context, prefix, reply string, opts ...simuser.Option) chattyRoom {
+	t.Helper()
+	r := chattyRoom{s: testServer(t), name: uniqueName(prefix), ev: newEvents()}
+	startWorker(t, r.s, r.name, chatServer(t, reply).URL, r.ev, chattySTT())
+	r.s.createRoom(t, r.name, r.name)
+	u, err := joinUser(ctx, r.s.url, r.s.key, r.s.secret, r.name, "user", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	r.u, r.a = u, agentOf(t, ctx, u)
+	if err := u.WaitFor(ctx, "agent listening", func() bool { return r.a.Attributes()[roomio.AttributeAgentState] == "listening" }); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // Every change of lk.agent.state reaches another participant within
 // 100 ms of the session making it, though the user's speech brings 25
 // interim transcripts a turn and the reply its own transcript: the
 // attribute does not wait behind text.
 func TestLiveAgentStateReachesTheRoomWithin100ms(t *testing.T) {
-	s := testServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*waitLimit)
 	defer cancel()
-	name := uniqueName("roomio-state")
-	ev := newEvents()
-	startWorker(t, s, name, chatServer(t, "It is noon in Paris, and the sun is out.").URL, ev, chattySTT())
-	s.createRoom(t, name, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", simuser.WithDTX())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	a := agentOf(t, ctx, u)
-	if err := u.WaitFor(ctx, "agent listening", func() bool { return a.Attributes()[roomio.AttributeAgentState] == "listening" }); err != nil {
-		t.Fatal(err)
-	}
+	r := startChattyRoom(t, ctx, "roomio-state", "It is noon in Paris, and the sun is out.", simuser.WithDTX())
+	s, name, ev, u, a := r.s, r.name, r.ev, r.u, r.a
 	// The second participant watches; it joins once the agent has linked
 	// the user.
 	obs, err := joinUser(ctx, s.url, s.key, s.secret, name, "observer")
@@ -136,23 +153,11 @@ func waitFinalFrom(t *testing.T, ctx context.Context, u *simuser.User, identity 
 // speech comes from the user (sent on their behalf) for the user's
 // microphone, interims and the final under one segment id.
 func TestLiveTranscriptsAsFrontEndsReadThem(t *testing.T) {
-	s := testServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*waitLimit)
 	defer cancel()
-	name := uniqueName("roomio-text")
-	ev := newEvents()
 	reply := "It is noon in Paris, and the sun is out."
-	startWorker(t, s, name, chatServer(t, reply).URL, ev, chattySTT())
-	s.createRoom(t, name, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	a := agentOf(t, ctx, u)
-	if err := u.WaitFor(ctx, "agent listening", func() bool { return a.Attributes()[roomio.AttributeAgentState] == "listening" }); err != nil {
-		t.Fatal(err)
-	}
+	r := startChattyRoom(t, ctx, "roomio-text", reply)
+	u, a := r.u, r.a
 	u.Speak(tonespeech.Tone(2*time.Second, simuser.Rate))
 	waitFinalFrom(t, ctx, u, a.Identity(), 1)
 	waitFinalFrom(t, ctx, u, "user", 1)
