@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/livekit-go/agents/internal/promtext"
 )
 
 func health(t *testing.T, h http.Handler) (int, string) {
@@ -144,42 +144,11 @@ func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", rec.Code)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(rec.Body)
+	fams, err := promtext.Parse(rec.Body)
 	if err != nil {
 		t.Fatalf("parsing /metrics: %v", err)
 	}
 	return fams
-}
-
-// value returns the value of the series of family name whose labels
-// include the given pairs.
-func value(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	fam := fams[name]
-	if fam == nil {
-		return 0, false
-	}
-next:
-	for _, m := range fam.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue(), true
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue(), true
-		case m.GetHistogram() != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 // The worker's metrics count what happened: jobs by outcome, offers by
@@ -229,7 +198,7 @@ func TestMetricsCountJobsAndOffers(t *testing.T) {
 		{"lk_agents_worker_status", []string{"status", "available"}},
 		{"lk_agents_worker_status", []string{"status", "disconnected"}},
 	} {
-		v, ok := value(fams, s.name, s.labels...)
+		v, ok := promtext.Value(fams, s.name, s.labels...)
 		if !ok {
 			t.Errorf("no series %s%v", s.name, s.labels)
 		}
@@ -249,7 +218,7 @@ func TestMetricsCountJobsAndOffers(t *testing.T) {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("metrics (-got +want):\n%s", diff)
 	}
-	if load, _ := value(fams, "lk_agents_worker_load"); load < 0.25 {
+	if load, _ := promtext.Value(fams, "lk_agents_worker_load"); load < 0.25 {
 		t.Errorf("lk_agents_worker_load %v, want at least the measured 0.25", load)
 	}
 	close(release)
@@ -261,7 +230,7 @@ func TestCollectorsServedWithWorkerMetrics(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "program_things_total", Help: "Things."})
 	c.Add(3)
 	w := newTestWorker(t, "ws://127.0.0.1:1", func(ctx context.Context, job *Job) error { return nil }, WithCollectors(c))
-	if v, ok := value(scrape(t, w.Handler()), "program_things_total"); !ok || v != 3 {
+	if v, ok := promtext.Value(scrape(t, w.Handler()), "program_things_total"); !ok || v != 3 {
 		t.Errorf("program_things_total = %v (present %v), want 3", v, ok)
 	}
 	dup := prometheus.NewGauge(prometheus.GaugeOpts{Name: "lk_agents_active_job_count", Help: "again"})

@@ -19,9 +19,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
+	"github.com/livekit-go/agents/internal/promtext"
 	"github.com/livekit-go/agents/internal/resample"
 	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/flite"
@@ -142,32 +141,6 @@ func getHTTP(addr, path string) (int, string, error) {
 	return res.StatusCode, string(b), err
 }
 
-// seriesValue returns the value of the first series of family name whose
-// labels include the given pairs (a histogram's sample count).
-func seriesValue(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-next:
-	for _, m := range fams[name].GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue(), true
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue(), true
-		case m.GetHistogram() != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
-
 // askAfterGreeting waits (up to a minute) for the agent's greeting to end,
 // then speaks question with Flite.
 func askAfterGreeting(ctx context.Context, u *simuser.User, question string) error {
@@ -280,13 +253,12 @@ func TestLiveStartServesHealthAndMetricsDuringAJob(t *testing.T) {
 		if err != nil || c != http.StatusOK {
 			return false
 		}
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		f, err := p.TextToMetricFamilies(strings.NewReader(b))
+		f, err := promtext.Parse(strings.NewReader(b))
 		if err != nil {
 			t.Fatalf("parsing /metrics: %v\n%s", err, b)
 		}
 		body, fams = b, f
-		n, _ := seriesValue(fams, "lk_agents_turn_e2e_latency_seconds")
+		n, _ := promtext.Value(fams, "lk_agents_turn_e2e_latency_seconds")
 		return n >= 1
 	}) {
 		t.Fatalf("no turn in the metrics after the user spoke; last scrape:\n%s\nlog:\n%s", body, logs.String())
@@ -316,7 +288,7 @@ func TestLiveStartServesHealthAndMetricsDuringAJob(t *testing.T) {
 		{"lk_agents_llm_tokens_total", []string{"kind", "completion"}, func(v float64) bool { return v >= gatewayOutputTokens && int(v)%gatewayOutputTokens == 0 }, "a multiple of the gateway's 7"},
 		{"lk_agents_llm_cached_tokens_total", nil, func(v float64) bool { return v >= gatewayCachedTokens && int(v)%gatewayCachedTokens == 0 }, "a multiple of the gateway's 32"},
 	} {
-		v, ok := seriesValue(fams, c.name, c.labels...)
+		v, ok := promtext.Value(fams, c.name, c.labels...)
 		if !ok || !c.want(v) {
 			t.Errorf("%s%v = %v (present %v), want %s", c.name, c.labels, v, ok, c.what)
 		}
