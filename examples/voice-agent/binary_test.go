@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livekit/protocol/auth"
-
 	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/silero"
 )
@@ -108,12 +106,7 @@ func TestBinaryLogsOneJSONStream(t *testing.T) {
 	p := startProc(t, "voice-agent connect", bareEnv(home, url, key, secret), bin,
 		"connect", "-room", room, "-log-level", "debug", "-log-format", "json")
 	p.waitLog(t, `"msg":"joining"`, 60*time.Second)
-	token, err := auth.NewAccessToken(key, secret).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: room}).
-		SetIdentity("user").SetValidFor(time.Hour).ToJWT()
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := simuser.Join(t.Context(), url, token)
+	u, err := simuser.Join(t.Context(), url, userToken(t, key, secret, room))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,11 @@ package main
 
 // What the live tests share: the server and speech stack they need (skipped
 // outside CI when missing, failed in CI), the programs they start and stop,
-// and waiting on what those print.
+// the rooms they dispatch an agent to, and waiting on what those print.
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -17,6 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/livekit-go/agents/internal/simuser"
 	"github.com/livekit-go/agents/plugins/silero"
 )
 
@@ -190,4 +195,29 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// dispatchRoom creates room name on the server with a dispatch of the agent
+// named name (the worker under test), and deletes it when the test ends.
+func dispatchRoom(t *testing.T, url, key, secret, name string) {
+	t.Helper()
+	rooms := lksdk.NewRoomServiceClient(url, key, secret)
+	if _, err := rooms.CreateRoom(t.Context(), &livekit.CreateRoomRequest{Name: name, Agents: []*livekit.RoomAgentDispatch{{AgentName: name}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = rooms.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: name})
+	})
+}
+
+// userToken is a join token for the identity "user" in room.
+func userToken(t *testing.T, key, secret, room string) string {
+	t.Helper()
+	token, err := simuser.Token(key, secret, room, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livekit/protocol/auth"
-	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	dto "github.com/prometheus/client_model/go"
 
@@ -56,20 +54,8 @@ func TestLiveStartCommand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	rooms := lksdk.NewRoomServiceClient(url, key, secret)
-	if _, err := rooms.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: name, Agents: []*livekit.RoomAgentDispatch{{AgentName: name}}}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		c, cl := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cl()
-		_, _ = rooms.DeleteRoom(c, &livekit.DeleteRoomRequest{Room: name})
-	}()
-	token, err := auth.NewAccessToken(key, secret).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: name}).
-		SetIdentity("user").SetValidFor(time.Hour).ToJWT()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dispatchRoom(t, url, key, secret, name)
+	token := userToken(t, key, secret, name)
 	greeted := make(chan map[string]string, 8)
 	user := lksdk.NewRoom(lksdk.NewRoomCallback())
 	if err := user.JoinWithContextAndToken(ctx, url, token); err != nil {
@@ -216,20 +202,8 @@ func TestLiveStartServesHealthAndMetricsDuringAJob(t *testing.T) {
 	}
 	time.Sleep(time.Second) // livekit-server adds a worker to dispatch a moment after answering its registration
 
-	rooms := lksdk.NewRoomServiceClient(url, key, secret)
-	if _, err := rooms.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: name, Agents: []*livekit.RoomAgentDispatch{{AgentName: name}}}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		c, cl := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cl()
-		_, _ = rooms.DeleteRoom(c, &livekit.DeleteRoomRequest{Room: name})
-	}()
-	token, err := auth.NewAccessToken(key, secret).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: name}).
-		SetIdentity("user").SetValidFor(time.Hour).ToJWT()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dispatchRoom(t, url, key, secret, name)
+	token := userToken(t, key, secret, name)
 	u, err := simuser.Join(ctx, url, token)
 	if err != nil {
 		t.Fatal(err)
@@ -333,15 +307,7 @@ func TestLiveSecondSignalDuringDrainExitsAtOnce(t *testing.T) {
 	p.waitLog(t, "worker: registered", 60*time.Second)
 	time.Sleep(time.Second) // livekit-server adds a worker to dispatch a moment after answering its registration
 
-	rooms := lksdk.NewRoomServiceClient(url, key, secret)
-	if _, err := rooms.CreateRoom(t.Context(), &livekit.CreateRoomRequest{Name: name, Agents: []*livekit.RoomAgentDispatch{{AgentName: name}}}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		c, cl := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cl()
-		_, _ = rooms.DeleteRoom(c, &livekit.DeleteRoomRequest{Room: name})
-	}()
+	dispatchRoom(t, url, key, secret, name)
 	p.waitLog(t, "worker: job started", 30*time.Second)
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
