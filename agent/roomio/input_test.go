@@ -48,23 +48,36 @@ func (h *heard) ms() float64 {
 	return float64(h.samples) / 16
 }
 
-// readAll reads the input until ctx ends, as the session does.
-func readAll(ctx context.Context, in *audioInput, h *heard) {
-	for {
-		f, err := in.RecvFrame(ctx)
-		if err != nil {
-			return
-		}
-		h.mu.Lock()
-		h.samples += len(f.Data)
-		for _, v := range f.Data {
-			if v != 0 {
-				h.loud++
+// reading reads in on a goroutine, as the session does, handing each
+// frame to each, until the returned stop is called; stop waits for the
+// goroutine.
+func reading(t *testing.T, in *audioInput, each func(f session.AudioFrame)) (stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { // exits when stop cancels ctx
+		defer close(done)
+		for {
+			f, err := in.RecvFrame(ctx)
+			if err != nil {
+				return
 			}
+			each(f)
 		}
-		h.lastAt = time.Now()
-		h.mu.Unlock()
+	}()
+	return func() { cancel(); <-done }
+}
+
+// add counts f as read now.
+func (h *heard) add(f session.AudioFrame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.samples += len(f.Data)
+	for _, v := range f.Data {
+		if v != 0 {
+			h.loud++
+		}
 	}
+	h.lastAt = time.Now()
 }
 
 func newFakeInput() *audioInput {
@@ -79,13 +92,8 @@ func newFakeInput() *audioInput {
 func TestInputFollowsTheWallClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in := newFakeInput()
-		ctx, cancel := context.WithCancel(t.Context())
 		h := &heard{}
-		done := make(chan struct{})
-		go func() { // exits when ctx is cancelled
-			defer close(done)
-			readAll(ctx, in, h)
-		}()
+		stop := reading(t, in, h.add)
 		synctest.Wait()
 		t0 := time.Now()
 		check := func(what string) {
@@ -132,8 +140,7 @@ func TestInputFollowsTheWallClock(t *testing.T) {
 		if h.loud != 26*320 {
 			t.Errorf("%d samples of voice read, want %d", h.loud, 26*320)
 		}
-		cancel()
-		<-done
+		stop()
 		in.shutdown()
 	})
 }
@@ -143,13 +150,8 @@ func TestInputFollowsTheWallClock(t *testing.T) {
 func TestInputSwitchesTracks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in := newFakeInput()
-		ctx, cancel := context.WithCancel(t.Context())
 		h := &heard{}
-		done := make(chan struct{})
-		go func() { // exits when ctx is cancelled
-			defer close(done)
-			readAll(ctx, in, h)
-		}()
+		stop := reading(t, in, h.add)
 		a, b := newFakeTrack(), newFakeTrack()
 		in.listen("TR_a", a)
 		a.pkts <- &rtp.Packet{Header: rtp.Header{SSRC: 1, SequenceNumber: 1}, Payload: []byte{1, 20}}
@@ -166,8 +168,7 @@ func TestInputSwitchesTracks(t *testing.T) {
 		in.unlisten("TR_b") // twice: nothing
 		a.end()
 		b.end()
-		cancel()
-		<-done
+		stop()
 		in.shutdown()
 	})
 }
@@ -197,27 +198,18 @@ func TestInputCloseEndsReads(t *testing.T) {
 func TestInputFramesCarryTheTimeTheyStandFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in := newFakeInput()
-		ctx, cancel := context.WithCancel(t.Context())
 		type got struct {
 			f      session.AudioFrame
 			readAt time.Time
 		}
 		var mu sync.Mutex
 		var frames []got
-		done := make(chan struct{})
 		t0 := time.Now()
-		go func() { // exits when ctx is cancelled
-			defer close(done)
-			for {
-				f, err := in.RecvFrame(ctx)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				frames = append(frames, got{f, time.Now()})
-				mu.Unlock()
-			}
-		}()
+		stop := reading(t, in, func(f session.AudioFrame) {
+			mu.Lock()
+			frames = append(frames, got{f, time.Now()})
+			mu.Unlock()
+		})
 		time.Sleep(100 * time.Millisecond) // no track yet
 		tr := newFakeTrack()
 		in.listen("TR_1", tr)
@@ -238,8 +230,7 @@ func TestInputFramesCarryTheTimeTheyStandFor(t *testing.T) {
 		send()
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()
-		cancel()
-		<-done
+		stop()
 
 		next := t0
 		voice := 0
@@ -276,27 +267,18 @@ func TestInputConvertedRatesKeepTheTime(t *testing.T) {
 		t.Run(fmt.Sprint(rate), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				in := newAudioInputWith(rate, func(r int) (packetDecoder, error) { return fakeDecoder{r}, nil })
-				ctx, cancel := context.WithCancel(t.Context())
 				onset := make(chan time.Time, 1)
-				done := make(chan struct{})
-				go func() { // exits when ctx is cancelled
-					defer close(done)
-					for {
-						f, err := in.RecvFrame(ctx)
-						if err != nil {
-							return
-						}
-						for i, v := range f.Data {
-							if v >= 2500 {
-								select {
-								case onset <- f.SampleTime(i):
-								default:
-								}
-								break
+				stop := reading(t, in, func(f session.AudioFrame) {
+					for i, v := range f.Data {
+						if v >= 2500 {
+							select {
+							case onset <- f.SampleTime(i):
+							default:
 							}
+							break
 						}
 					}
-				}()
+				})
 				tr := newFakeTrack()
 				in.listen("TR_1", tr)
 				var loudFrom time.Time
@@ -312,8 +294,7 @@ func TestInputConvertedRatesKeepTheTime(t *testing.T) {
 					}
 				}
 				synctest.Wait()
-				cancel()
-				<-done
+				stop()
 				select {
 				case got := <-onset:
 					if d := got.Sub(loudFrom); d.Abs() > 250*time.Microsecond {
