@@ -211,6 +211,49 @@ func startWorker(ctx context.Context, s server, agentName, reply string, maxJobs
 	return stop, nil
 }
 
+// benchRoom is one measurement's setup: a worker that answers with reply,
+// a room named name dispatched to it, and a user in it who sees the agent
+// listening. Close undoes it, in reverse.
+type benchRoom struct {
+	name string
+	u    *simuser.User
+	undo []func()
+}
+
+func (r *benchRoom) Close() {
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		r.undo[i]()
+	}
+}
+
+// openBenchRoom sets up a benchRoom named after prefix; the user joins with
+// opts. On an error what was set up is undone.
+func openBenchRoom(ctx context.Context, s server, prefix, reply string, st stack, onEvent func(session.Event), opts ...simuser.Option) (r *benchRoom, err error) {
+	r = &benchRoom{name: uniqueName(prefix)}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	stop, err := startWorker(ctx, s, r.name, reply, 2, st, onEvent)
+	if err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, stop)
+	if err := createRoom(ctx, s, r.name, r.name); err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, func() { deleteRoom(s, r.name) })
+	if r.u, err = joinUser(ctx, s.url, s.key, s.secret, r.name, "user", opts...); err != nil {
+		return nil, err
+	}
+	r.undo = append(r.undo, r.u.Close)
+	if err := waitAgent(ctx, r.u); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func createRoom(ctx context.Context, s server, room, agentName string) error {
 	rc := lksdk.NewRoomServiceClient(s.url, s.key, s.secret)
 	_, err := rc.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: room, Agents: []*livekit.RoomAgentDispatch{{AgentName: agentName}}})
@@ -336,7 +379,6 @@ func latency(ctx context.Context, args []string) error {
 	if st.silero != nil {
 		defer st.silero.Close()
 	}
-	name := uniqueName("bench-latency")
 	metrics := make(chan session.TurnMetrics, 64)
 	thinking := make(chan time.Time, 64)
 	onEvent := func(e session.Event) {
@@ -349,23 +391,12 @@ func latency(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	stop, err := startWorker(ctx, s, name, "Okay.", 2, st, onEvent)
+	room, err := openBenchRoom(ctx, s, "bench-latency", "Okay.", st, onEvent, uf.options()...)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if err := createRoom(ctx, s, name, name); err != nil {
-		return err
-	}
-	defer deleteRoom(s, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", uf.options()...)
-	if err != nil {
-		return err
-	}
-	defer u.Close()
-	if err := waitAgent(ctx, u); err != nil {
-		return err
-	}
+	defer room.Close()
+	u := room.u
 	fmt.Printf("user: dtx=%v noise=%v voice=%s; agent VAD %s\n", *uf.dtx, *uf.noise, *uf.voice, *uf.vad)
 	var commit, heardAt, eou, e2e, dEOU, dE2E []time.Duration
 	sent0, skipped0 := u.Packets()
@@ -454,25 +485,13 @@ func stateDelay(ctx context.Context, args []string) error {
 		}
 	}
 	st := stack{stt: &tonespeech.STT{Text: "what time is it in Paris right now please tell me", InterimAfter: 80 * time.Millisecond, InterimEvery: 80 * time.Millisecond}}
-	name := uniqueName("bench-state")
-	stop, err := startWorker(ctx, s, name, "It is noon in Paris, and the sun is out.", 2, st, onEvent)
+	room, err := openBenchRoom(ctx, s, "bench-state", "It is noon in Paris, and the sun is out.", st, onEvent, simuser.WithDTX())
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if err := createRoom(ctx, s, name, name); err != nil {
-		return err
-	}
-	defer deleteRoom(s, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user", simuser.WithDTX())
-	if err != nil {
-		return err
-	}
-	defer u.Close()
-	if err := waitAgent(ctx, u); err != nil {
-		return err
-	}
-	obs, err := joinUser(ctx, s.url, s.key, s.secret, name, "observer")
+	defer room.Close()
+	u := room.u
+	obs, err := joinUser(ctx, s.url, s.key, s.secret, room.name, "observer")
 	if err != nil {
 		return err
 	}
@@ -758,25 +777,13 @@ func bargein(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := uniqueName("bench-bargein")
 	long := "This is a long answer that goes on and on so that the user has plenty of time to talk over it."
-	stop, err := startWorker(ctx, s, name, long, 2, stack{}, nil)
+	room, err := openBenchRoom(ctx, s, "bench-bargein", long, stack{}, nil)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if err := createRoom(ctx, s, name, name); err != nil {
-		return err
-	}
-	defer deleteRoom(s, name)
-	u, err := joinUser(ctx, s.url, s.key, s.secret, name, "user")
-	if err != nil {
-		return err
-	}
-	defer u.Close()
-	if err := waitAgent(ctx, u); err != nil {
-		return err
-	}
+	defer room.Close()
+	u := room.u
 	const threshold = 500 * time.Millisecond
 	var beyond []time.Duration
 	for i := range *turns {
