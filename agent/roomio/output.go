@@ -49,6 +49,7 @@ type audioOutput struct {
 
 	mu        sync.Mutex
 	queue     [][]int16 // chunks not yet handed to the sink
+	recent    [][]int16 // the last chunks handed to the sink, which it may not have played yet
 	pending   []int16   // a partial chunk, completed by the next frame or Flush
 	fed       time.Duration
 	base      time.Time // playout clock: position = min(now-base, fed)
@@ -177,7 +178,7 @@ func (o *audioOutput) finishLocked(r session.PlaybackResult) {
 	o.result = r
 	close(o.done)
 	o.done = make(chan struct{})
-	o.queue, o.pending = nil, nil
+	o.queue, o.pending, o.recent = nil, nil, nil
 	o.fed, o.started, o.flushed, o.cleared = 0, false, false, false
 	o.clearPos = 0
 	signal(o.space)
@@ -213,7 +214,7 @@ func (o *audioOutput) ClearBuffer() {
 	}
 	pos := o.positionLocked(time.Now())
 	o.sink.ClearQueue()
-	o.queue, o.pending = nil, nil
+	o.queue, o.pending, o.recent = nil, nil, nil
 	if o.flushed {
 		o.finishLocked(session.PlaybackResult{Position: pos, Interrupted: true})
 		return
@@ -222,13 +223,25 @@ func (o *audioOutput) ClearBuffer() {
 	signal(o.space)
 }
 
-// Pause implements session.PausableAudioOutput: no more audio is handed to
-// the track (what it already holds, at most outputLead, still plays).
+// Pause implements session.PausableAudioOutput: the voice stops at once.
+// No more audio is handed to the track, and the whole chunks it holds but
+// has not played (the lead, up to outputLead) are taken back from it and
+// queued again, so Resume goes on from where the user stopped hearing.
 func (o *audioOutput) Pause() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.paused {
 		return
+	}
+	if o.started && !o.cleared {
+		unheard := min(int((o.fed-o.positionLocked(time.Now()))/chunkDuration), len(o.recent))
+		if unheard > 0 {
+			o.sink.ClearQueue()
+			back := o.recent[len(o.recent)-unheard:]
+			o.queue = append(append(make([][]int16, 0, len(back)+len(o.queue)), back...), o.queue...)
+			o.recent = o.recent[:len(o.recent)-unheard]
+			o.fed -= time.Duration(unheard) * chunkDuration
+		}
 	}
 	o.paused = true
 	o.pausedPos = o.fed
@@ -309,9 +322,15 @@ func (o *audioOutput) step(now time.Time) bool {
 		fedBefore := len(o.queue)
 		for len(o.queue) > 0 && o.fed < now.Sub(o.base)+outputLead {
 			_ = o.sink.WriteSample(o.queue[0])
+			o.recent = append(o.recent, o.queue[0])
 			o.queue[0] = nil
 			o.queue = o.queue[1:]
 			o.fed += chunkDuration
+		}
+		// The sink holds at most the lead (and the chunk playing).
+		if n := len(o.recent) - int(outputLead/chunkDuration) - 1; n > 0 {
+			clear(o.recent[:n])
+			o.recent = o.recent[n:]
 		}
 		if len(o.queue) < fedBefore {
 			signal(o.space)

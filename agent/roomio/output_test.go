@@ -156,8 +156,43 @@ func TestOutputPauseHoldsAudio(t *testing.T) {
 		if diff := cmp.Diff(got, session.PlaybackResult{Position: 500 * time.Millisecond}); diff != "" {
 			t.Errorf("result (-got +want):\n%s", diff)
 		}
-		if w, _ := sink.counts(); w != 50 {
-			t.Errorf("chunks written = %d, want all 50", w)
+		// All 50 chunks, and again the 10 of the lead that the pause took
+		// back from the track before they played.
+		if w, _ := sink.counts(); w != 60 {
+			t.Errorf("chunks written = %d, want all 50 and the 10 of the lead again", w)
+		}
+	})
+}
+
+// A pause (the user starts talking over the agent) stops the voice at once,
+// as ClearBuffer does: the lead the track holds is taken back from it, not
+// left to play for up to outputLead, and the position is what was heard.
+// Resume plays it then, from there.
+func TestOutputPauseStopsTheVoiceAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &fakeSink{}
+		o := newAudioOutput(sink, 16000, 1)
+		defer o.close()
+		capture(t, o, 500*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		o.Pause()
+		if _, clears := sink.counts(); clears != 1 {
+			t.Errorf("the track's queue was cleared %d times at the pause, want once", clears)
+		}
+		if pos := o.PlaybackPosition(); pos != 100*time.Millisecond {
+			t.Errorf("position at the pause %v, want the 100 ms heard", pos)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if pos := o.PlaybackPosition(); pos != 100*time.Millisecond {
+			t.Errorf("position after a second paused %v, want still 100 ms", pos)
+		}
+		o.Resume()
+		o.Flush()
+		got, _ := o.WaitForPlayout(t.Context())
+		if diff := cmp.Diff(got, session.PlaybackResult{Position: 500 * time.Millisecond}); diff != "" {
+			t.Errorf("result (-got +want):\n%s", diff)
 		}
 	})
 }
