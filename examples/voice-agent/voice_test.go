@@ -85,7 +85,11 @@ func TestAgentVoiceStartsAtItsFirstSound(t *testing.T) {
 	if d := (len(before) - 320*b) - (len(after) - 320*a); d < -320 || d > 320 {
 		t.Errorf("from the first sound on, the agent's audio is %d samples shorter than flite's, want within one frame", d)
 	}
-	if nb, na := audibleFrames(before), audibleFrames(after); na < nb-2 || na > nb+2 {
+	// Flite's audio varies from one synthesis to the next: the same text
+	// through the same TTS twice gave 165 to 169 audible frames over 30
+	// calls, so two draws differ by up to 4. A cut inside the reply takes a
+	// word, 15 or more frames.
+	if nb, na := audibleFrames(before), audibleFrames(after); na < nb-5 || na > nb+5 {
 		t.Errorf("%d audible frames from the agent's TTS, %d from flite: trimmed inside the reply?", na, nb)
 	}
 }
